@@ -1,0 +1,153 @@
+package model
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Role is what a node does in the cluster.
+type Role string
+
+const (
+	ControlPlane Role = "control-plane"
+	Worker       Role = "worker"
+)
+
+// KeyAlgorithm names a kubeadm encryptionAlgorithm.
+type KeyAlgorithm string
+
+const (
+	ECDSAP256 KeyAlgorithm = "ECDSA-P256"
+	RSA2048   KeyAlgorithm = "RSA-2048"
+)
+
+// CNI names the network plugin installed after kubeadm init.
+type CNI string
+
+const (
+	CNICilium CNI = "cilium"
+	CNINone   CNI = "none"
+)
+
+// Cluster is a topology after validation and defaulting: every field is set and consistent.
+type Cluster struct {
+	Name    string
+	Profile string // OS profile, e.g. "flatcar"
+
+	Kubernetes Kubernetes
+	Endpoint   Endpoint
+	VRRP       VRRP
+	Network    Network
+	SSHKeys    []string
+	Images     Images
+	Sysext     Sysext
+	Nodes      []Node
+}
+
+// Kubernetes holds the kubeadm-facing settings.
+type Kubernetes struct {
+	Version       string // v1.MINOR.PATCH
+	Minor         string // v1.MINOR, for the sysupdate channel
+	PodCIDR       netip.Prefix
+	ServiceCIDR   netip.Prefix
+	DNSDomain     string
+	CNI           CNI
+	CiliumVersion string
+	KeyAlgorithm  KeyAlgorithm
+	TokenTTL      time.Duration
+}
+
+// Endpoint is the API address clients use: the VIP and HAProxy's port, and where kube-apiserver binds.
+type Endpoint struct {
+	VIP      netip.Addr
+	Port     int // HAProxy frontend on every control-plane node
+	BindPort int // kube-apiserver on every control-plane node
+}
+
+// HostPort is the control-plane endpoint as kubeadm wants it.
+func (e Endpoint) HostPort() string { return netip.AddrPortFrom(e.VIP, uint16(e.Port)).String() }
+
+// URL is the API server URL behind the VIP.
+func (e Endpoint) URL() string { return "https://" + e.HostPort() }
+
+// VRRP configures keepalived.
+type VRRP struct {
+	RouterID       int           // 1..255
+	AdvertInterval time.Duration // VRRPv3 allows centiseconds
+	Preempt        bool
+}
+
+// Network is the node network shared by every node.
+type Network struct {
+	CIDR      netip.Prefix
+	Gateway   netip.Addr
+	DNS       []netip.Addr
+	Interface string
+}
+
+// Images are the container images run by Podman on control-plane nodes.
+type Images struct {
+	Keepalived string
+	HAProxy    string
+	CiliumCLI  string
+}
+
+// Sysext locates the Flatcar sysext-bakery Kubernetes image.
+type Sysext struct {
+	BaseURL string // directory holding kubernetes-vX.Y.Z-x86-64.raw
+}
+
+// Node is one machine.
+type Node struct {
+	Name  string
+	Role  Role
+	IP    netip.Addr
+	MAC   string // lower-case colon form, empty if unknown
+	Init  bool   // runs kubeadm init
+	Index int    // position in the topology file
+	// Priority is keepalived's base priority (control-plane nodes only).
+	Priority int
+}
+
+// ControlPlanes returns the control-plane nodes in file order.
+func (c *Cluster) ControlPlanes() []Node {
+	var out []Node
+	for _, n := range c.Nodes {
+		if n.Role == ControlPlane {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// InitNode returns the node that runs kubeadm init.
+func (c *Cluster) InitNode() Node {
+	for _, n := range c.Nodes {
+		if n.Init {
+			return n
+		}
+	}
+	panic(fmt.Sprintf("cluster %q has no init node: the model was not validated", c.Name))
+}
+
+// Phase is how a node enters the cluster.
+type Phase string
+
+const (
+	PhaseInit             Phase = "init"
+	PhaseJoinControlPlane Phase = "join-control-plane"
+	PhaseJoinWorker       Phase = "join-worker"
+)
+
+// Phase returns how n enters the cluster.
+func (n Node) Phase() Phase {
+	switch {
+	case n.Init:
+		return PhaseInit
+	case n.Role == ControlPlane:
+		return PhaseJoinControlPlane
+	default:
+		return PhaseJoinWorker
+	}
+}

@@ -1,0 +1,26 @@
+package topology
+
+// Defaults for every optional field. They are documented in README.md's topology reference;
+// change both together.
+const (
+	DefaultProfile           = "flatcar"
+	DefaultKubernetesVersion = "v1.35.4"
+	DefaultPodCIDR           = "10.244.0.0/16"
+	DefaultServiceCIDR       = "10.96.0.0/12"
+	DefaultDNSDomain         = "cluster.local"
+	DefaultCNI               = "cilium"
+	DefaultCiliumVersion     = "1.18.3"
+	DefaultKeyAlgorithm      = "ECDSA-P256"
+	// A week, not kubeadm's 24 h: nodes that boot days after the first one must still join.
+	DefaultTokenTTL       = "168h"
+	DefaultPort           = 6443
+	DefaultBindPort       = 6444
+	DefaultAdvertInterval = "300ms"
+	DefaultInterface      = "eth0"
+	DefaultKeepalived     = "docker.io/osixia/keepalived:2.0.20"
+	DefaultHAProxy        = "docker.io/library/haproxy:3.0.10-alpine"
+	DefaultCiliumCLI      = "quay.io/cilium/cilium-cli:v0.18.7"
+	DefaultSysextBaseURL  = "https://extensions.flatcar.org/extensions"
+	// Oldest minor whose kubeadm reads v1beta4 and knows ECDSA-P256.
+	MinKubernetesMinor = 31
+)

@@ -1,0 +1,2 @@
+// Package topology parses and validates the cluster description file into a model.Cluster.
+package topology

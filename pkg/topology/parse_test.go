@@ -1,0 +1,64 @@
+package topology
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ignigen/ignigen/pkg/model"
+)
+
+func TestExampleIsValid(t *testing.T) {
+	c, r, err := Parse("example.yaml", Example)
+	require.NoError(t, err, r.String())
+	assert.Empty(t, r.Entries, r.String())
+	assert.Len(t, c.ControlPlanes(), 3)
+	assert.Equal(t, "node1-cp", c.InitNode().Name)
+	assert.Equal(t, model.PhaseJoinControlPlane, c.Nodes[1].Phase())
+	assert.Equal(t, model.PhaseJoinWorker, c.Nodes[4].Phase())
+	assert.Equal(t, "192.168.122.30:6443", c.Endpoint.HostPort())
+	assert.Equal(t, "v1.35", c.Kubernetes.Minor)
+	assert.Equal(t, []int{150, 100, 99, 0, 0}, []int{c.Nodes[0].Priority, c.Nodes[1].Priority, c.Nodes[2].Priority, c.Nodes[3].Priority, c.Nodes[4].Priority})
+}
+
+func TestDefaults(t *testing.T) {
+	src := []byte(`apiVersion: ignigen.io/v1alpha1
+kind: Topology
+cluster: {name: tiny}
+controlPlane: {vip: 10.0.0.10}
+network: {cidr: 10.0.0.0/24, gateway: 10.0.0.1, dns: [10.0.0.1]}
+ssh: {authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgSYnmsur6ApeOWg47YLJciko/wUJqooIMvu0oXt6ea me"]}
+nodes:
+  - {name: cp, role: control-plane, ip: 10.0.0.11}
+`)
+	c, r, err := Parse("t.yaml", src)
+	require.NoError(t, err, r.String())
+	assert.Equal(t, DefaultKubernetesVersion, c.Kubernetes.Version)
+	assert.Equal(t, 6443, c.Endpoint.Port)
+	assert.Equal(t, 6444, c.Endpoint.BindPort)
+	assert.Equal(t, "10.244.0.0/16", c.Kubernetes.PodCIDR.String())
+	assert.Equal(t, model.ECDSAP256, c.Kubernetes.KeyAlgorithm)
+	assert.True(t, c.Nodes[0].Init)
+	assert.Equal(t, routerID("tiny"), c.VRRP.RouterID)
+	assert.GreaterOrEqual(t, c.VRRP.RouterID, 1)
+}
+
+func TestMarkedInitWins(t *testing.T) {
+	src := []byte(`apiVersion: ignigen.io/v1alpha1
+kind: Topology
+cluster: {name: tiny}
+controlPlane: {vip: 10.0.0.10}
+network: {cidr: 10.0.0.0/24, gateway: 10.0.0.1, dns: [10.0.0.1]}
+ssh: {authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgSYnmsur6ApeOWg47YLJciko/wUJqooIMvu0oXt6ea me"]}
+nodes:
+  - {name: a, role: control-plane, ip: 10.0.0.11}
+  - {name: b, role: control-plane, ip: 10.0.0.12, init: true}
+  - {name: c, role: control-plane, ip: 10.0.0.13}
+`)
+	c, r, err := Parse("t.yaml", src)
+	require.NoError(t, err, r.String())
+	assert.Equal(t, "b", c.InitNode().Name)
+	assert.Equal(t, 150, c.Nodes[1].Priority)
+	assert.Equal(t, 100, c.Nodes[0].Priority)
+}

@@ -1,0 +1,80 @@
+package topology
+
+// APIVersion and Kind identify a topology file.
+const (
+	APIVersion = "ignigen.io/v1alpha1"
+	Kind       = "Topology"
+)
+
+// File is the on-disk topology, decoded strictly. Pointers mark fields whose zero value is meaningful,
+// so that "unset" (take the default) differs from an explicit 0 or false (validate it).
+type File struct {
+	APIVersion   string           `yaml:"apiVersion"`
+	Kind         string           `yaml:"kind"`
+	Cluster      ClusterSpec      `yaml:"cluster"`
+	Kubernetes   KubernetesSpec   `yaml:"kubernetes"`
+	ControlPlane ControlPlaneSpec `yaml:"controlPlane"`
+	Network      NetworkSpec      `yaml:"network"`
+	SSH          SSHSpec          `yaml:"ssh"`
+	Images       ImagesSpec       `yaml:"images"`
+	Sysext       SysextSpec       `yaml:"sysext"`
+	Nodes        []NodeSpec       `yaml:"nodes"`
+}
+
+type ClusterSpec struct {
+	Name    string `yaml:"name"`
+	Profile string `yaml:"profile"`
+}
+
+type KubernetesSpec struct {
+	Version       string `yaml:"version"`
+	PodCIDR       string `yaml:"podCIDR"`
+	ServiceCIDR   string `yaml:"serviceCIDR"`
+	DNSDomain     string `yaml:"dnsDomain"`
+	CNI           string `yaml:"cni"`
+	CiliumVersion string `yaml:"ciliumVersion"`
+	KeyAlgorithm  string `yaml:"keyAlgorithm"`
+	TokenTTL      string `yaml:"tokenTTL"`
+}
+
+type ControlPlaneSpec struct {
+	VIP      string   `yaml:"vip"`
+	Port     *int     `yaml:"port"`
+	BindPort *int     `yaml:"bindPort"`
+	VRRP     VRRPSpec `yaml:"vrrp"`
+}
+
+type VRRPSpec struct {
+	RouterID       *int   `yaml:"routerID"`
+	AdvertInterval string `yaml:"advertInterval"`
+	Preempt        *bool  `yaml:"preempt"`
+}
+
+type NetworkSpec struct {
+	CIDR      string   `yaml:"cidr"`
+	Gateway   string   `yaml:"gateway"`
+	DNS       []string `yaml:"dns"`
+	Interface string   `yaml:"interface"`
+}
+
+type SSHSpec struct {
+	AuthorizedKeys []string `yaml:"authorizedKeys"`
+}
+
+type ImagesSpec struct {
+	Keepalived string `yaml:"keepalived"`
+	HAProxy    string `yaml:"haproxy"`
+	CiliumCLI  string `yaml:"ciliumCLI"`
+}
+
+type SysextSpec struct {
+	BaseURL string `yaml:"baseURL"`
+}
+
+type NodeSpec struct {
+	Name string `yaml:"name"`
+	Role string `yaml:"role"`
+	IP   string `yaml:"ip"`
+	MAC  string `yaml:"mac"`
+	Init *bool  `yaml:"init"`
+}
