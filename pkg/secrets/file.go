@@ -1,0 +1,70 @@
+package secrets
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Marshal renders the bundle as YAML with literal PEM blocks.
+func (b *Bundle) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteString("# ignigen secrets bundle: the cluster's CAs and tokens. Keep it private (mode 0600)\n# and keep it: every later build of this cluster needs it.\n")
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(b); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), enc.Close()
+}
+
+// Unmarshal reads a bundle strictly and checks it at now.
+func Unmarshal(data []byte, now time.Time) (*Bundle, error) {
+	var b Bundle
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&b); err != nil {
+		return nil, err
+	}
+	if err := b.Check(now); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// Load reads and checks the bundle at path. A missing file is fs.ErrNotExist.
+func Load(path string, now time.Time) (*Bundle, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := Unmarshal(data, now)
+	if err != nil {
+		return nil, fmt.Errorf("secrets bundle %s: %w", path, err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return b, &LooseModeError{Path: path, Mode: fi.Mode().Perm()}
+	}
+	return b, nil
+}
+
+// LooseModeError warns that others can read the bundle; the bundle itself is still returned.
+type LooseModeError struct {
+	Path string
+	Mode fs.FileMode
+}
+
+func (e *LooseModeError) Error() string {
+	return fmt.Sprintf("secrets bundle %s has mode %#o: others can read the cluster's CA keys; run chmod 600 %s", e.Path, e.Mode, e.Path)
+}
+
+// IsLooseMode reports whether err is only a permissions warning.
+func IsLooseMode(err error) bool {
+	var e *LooseModeError
+	return errors.As(err, &e)
+}
