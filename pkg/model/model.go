@@ -73,6 +73,7 @@ func (e Endpoint) URL() string { return "https://" + e.HostPort() }
 
 // VRRP configures keepalived.
 type VRRP struct {
+	Version        int           // 3 (centisecond adverts, no authentication) or 2 (whole seconds, PASS auth)
 	RouterID       int           // 1..255
 	AdvertInterval time.Duration // VRRPv3 allows centiseconds
 	Preempt        bool

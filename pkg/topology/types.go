@@ -45,6 +45,7 @@ type ControlPlaneSpec struct {
 }
 
 type VRRPSpec struct {
+	Version        *int   `yaml:"version"`
 	RouterID       *int   `yaml:"routerID"`
 	AdvertInterval string `yaml:"advertInterval"`
 	Preempt        *bool  `yaml:"preempt"`

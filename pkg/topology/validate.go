@@ -248,7 +248,13 @@ func (v *validator) controlPlane(cp *ControlPlaneSpec, c *model.Cluster) (model.
 		v.errorf("controlPlane.bindPort", "HAProxy and kube-apiserver run on the same nodes: give them different ports (defaults 6443 and 6444)", "bind port %d equals the load-balancer port", e.BindPort)
 	}
 
-	vr := model.VRRP{RouterID: routerID(c.Name)}
+	vr := model.VRRP{Version: 3, RouterID: routerID(c.Name)}
+	if cp.VRRP.Version != nil {
+		vr.Version = *cp.VRRP.Version
+		if vr.Version != 2 && vr.Version != 3 {
+			v.errorf("controlPlane.vrrp.version", "use 3 (sub-second adverts) or 2 (password authentication, whole-second adverts)", "VRRP version %d does not exist", vr.Version)
+		}
+	}
 	if cp.VRRP.RouterID != nil {
 		vr.RouterID = *cp.VRRP.RouterID
 		if vr.RouterID < 1 || vr.RouterID > 255 {
@@ -262,6 +268,9 @@ func (v *validator) controlPlane(cp *ControlPlaneSpec, c *model.Cluster) (model.
 		v.errorf("controlPlane.vrrp.advertInterval", "write a duration such as 300ms or 1s", "advert interval %q is not a duration", ai)
 	case d < 10*time.Millisecond || d > 40950*time.Millisecond || d%(10*time.Millisecond) != 0:
 		v.errorf("controlPlane.vrrp.advertInterval", "VRRPv3 counts in centiseconds: use a multiple of 10ms between 10ms and 40.95s", "advert interval %s is not allowed", d)
+	}
+	if err == nil && vr.Version == 2 && d%time.Second != 0 {
+		v.errorf("controlPlane.vrrp.advertInterval", "VRRPv2 counts in whole seconds: use 1s or more, or VRRP version 3", "advert interval %s is not allowed with VRRP version 2", d)
 	}
 	vr.AdvertInterval = d
 	if cp.VRRP.Preempt != nil {

@@ -1,0 +1,12 @@
+// Command ignigen turns one topology file into Ignition configs for a self-assembling HA Kubernetes cluster.
+package main
+
+import (
+	"os"
+
+	"github.com/ignigen/ignigen/pkg/cli"
+)
+
+func main() {
+	os.Exit(cli.Run(os.Args[1:], &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}))
+}

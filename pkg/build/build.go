@@ -1,0 +1,106 @@
+package build
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"sync"
+
+	"github.com/ignigen/ignigen/pkg/layers"
+	"github.com/ignigen/ignigen/pkg/model"
+	"github.com/ignigen/ignigen/pkg/secrets"
+)
+
+// File is one output file.
+type File struct {
+	Name string
+	Data []byte
+	Mode fs.FileMode
+}
+
+// NodeSummary describes one node's config, for the summary table and the manifest.
+type NodeSummary struct {
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	Phase  string `json:"phase"`
+	IP     string `json:"ip"`
+	MAC    string `json:"mac,omitempty"`
+	File   string `json:"file"`
+	Bytes  int    `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// Manifest is manifest.json: what was built, for `ignigen serve` and other tools.
+type Manifest struct {
+	Cluster  string        `json:"cluster"`
+	Endpoint string        `json:"endpoint"`
+	Nodes    []NodeSummary `json:"nodes"`
+}
+
+// Result is everything a build writes.
+type Result struct {
+	Files    []File
+	Manifest Manifest
+}
+
+// Output file names.
+const (
+	KubeconfigFile = "admin.kubeconfig"
+	ManifestFile   = "manifest.json"
+)
+
+// Build compiles every node in parallel. Output depends only on c and b: same inputs, same bytes.
+func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error) {
+	p, err := layers.LoadProfile(profiles, c.Profile)
+	if err != nil {
+		return nil, err
+	}
+	comp := layers.NewCompiler(p)
+	configs := make([][]byte, len(c.Nodes))
+	errs := make([]error, len(c.Nodes))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				configs[i], errs[i] = comp.Node(c, b, c.Nodes[i])
+			}
+		}()
+	}
+	for i := range c.Nodes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	res := &Result{Manifest: Manifest{Cluster: c.Name, Endpoint: c.Endpoint.URL()}}
+	for i, n := range c.Nodes {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("node %q: %w", n.Name, errs[i])
+		}
+		name := n.Name + ".ign"
+		// Control-plane configs carry CA keys; worker configs carry the bootstrap token.
+		res.Files = append(res.Files, File{Name: name, Data: configs[i], Mode: 0o600})
+		sum := sha256.Sum256(configs[i])
+		res.Manifest.Nodes = append(res.Manifest.Nodes, NodeSummary{
+			Name: n.Name, Role: string(n.Role), Phase: string(n.Phase()), IP: n.IP.String(), MAC: n.MAC,
+			File: name, Bytes: len(configs[i]), SHA256: hex.EncodeToString(sum[:]),
+		})
+	}
+	kc, err := AdminKubeconfig(c, b)
+	if err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, File{Name: KubeconfigFile, Data: kc, Mode: 0o600})
+	m, err := json.MarshalIndent(res.Manifest, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, File{Name: ManifestFile, Data: append(m, '\n'), Mode: 0o644})
+	return res, nil
+}

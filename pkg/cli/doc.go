@@ -1,0 +1,2 @@
+// Package cli implements the ignigen commands; cmd/ignigen only calls Run.
+package cli

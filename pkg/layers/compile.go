@@ -1,0 +1,104 @@
+package layers
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	cjson "github.com/clarketm/json"
+	"github.com/coreos/ignition/v2/butane/config/common"
+	flatcar1_1 "github.com/coreos/ignition/v2/butane/config/flatcar/v1_1"
+	"github.com/coreos/ignition/v2/config/v3_4"
+	"github.com/coreos/ignition/v2/config/v3_4/types"
+	"github.com/ignigen/ignigen/pkg/model"
+	"github.com/ignigen/ignigen/pkg/secrets"
+)
+
+// Compiler turns nodes into Ignition configs. Layers whose rendered text is the same for many
+// nodes (base, worker) are translated once and merged once; it is safe for concurrent use.
+type Compiler struct {
+	Profile *Profile
+
+	translated sync.Map // sha256 of rendered Butane -> types.Config
+	merged     sync.Map // joined layer hashes -> types.Config
+}
+
+// NewCompiler returns a compiler for profile p.
+func NewCompiler(p *Profile) *Compiler { return &Compiler{Profile: p} }
+
+// Node renders, translates and flattens n's layer stack and returns the validated Ignition
+// config as indented JSON.
+func (c *Compiler) Node(cl *model.Cluster, b *secrets.Bundle, n model.Node) ([]byte, error) {
+	v := NewView(cl, b, n)
+	var cfg types.Config
+	var key strings.Builder
+	for i, layer := range c.Profile.Stack(n) {
+		src, err := c.Profile.Render(layer, v)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(src)
+		key.Write(sum[:])
+		if m, ok := c.merged.Load(key.String()); ok {
+			cfg = m.(types.Config)
+			continue
+		}
+		layerCfg, err := c.translate(layer, src, sum)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			cfg = layerCfg
+		} else {
+			// v3_4.Merge lets the child win: files by path, units by name.
+			cfg = v3_4.Merge(cfg, layerCfg)
+		}
+		c.merged.Store(key.String(), cfg)
+	}
+	return finish(cfg)
+}
+
+func (c *Compiler) translate(layer string, src []byte, sum [32]byte) (types.Config, error) {
+	if t, ok := c.translated.Load(sum); ok {
+		return t.(types.Config), nil
+	}
+	opts := common.TranslateBytesOptions{TranslateOptions: common.TranslateOptions{NoResourceAutoCompression: true}, Raw: true}
+	out, rep, err := flatcar1_1.ToIgn3_4Bytes(src, opts)
+	// Strict: a Butane warning in our own templates is a bug, not something to ship.
+	if err != nil || len(rep.Entries) > 0 {
+		return types.Config{}, fmt.Errorf("layer %s of profile %s: Butane: %v\n%s", layer, c.Profile.Name, err, numbered(src, rep.String()))
+	}
+	var cfg types.Config
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		return types.Config{}, fmt.Errorf("layer %s: %w", layer, err)
+	}
+	c.translated.Store(sum, cfg)
+	return cfg, nil
+}
+
+// finish marshals the flattened config and checks it with Ignition's own parser: a merge of
+// valid layers can still be invalid (two files claiming one path as file and directory, ...).
+func finish(cfg types.Config) ([]byte, error) {
+	out, err := cjson.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	_, rep, err := v3_4.Parse(out)
+	if err != nil || len(rep.Entries) > 0 {
+		return nil, fmt.Errorf("flattened config fails Ignition validation: %v %s", err, rep.String())
+	}
+	return append(out, '\n'), nil
+}
+
+// numbered prefixes a rendered layer with line numbers so Butane's line:col markers can be found.
+func numbered(src []byte, report string) string {
+	var b strings.Builder
+	b.WriteString(report)
+	b.WriteString("\nrendered layer:\n")
+	for i, l := range strings.Split(string(src), "\n") {
+		fmt.Fprintf(&b, "%4d  %s\n", i+1, l)
+	}
+	return b.String()
+}
