@@ -81,6 +81,15 @@ func (c *Compiler) translate(layer string, src []byte, sum [32]byte) (types.Conf
 // finish marshals the flattened config and checks it with Ignition's own parser: a merge of
 // valid layers can still be invalid (two files claiming one path as file and directory, ...).
 func finish(cfg types.Config) ([]byte, error) {
+	// Butane marks uncompressed inline contents with an empty compression; drop the noise.
+	files := make([]types.File, len(cfg.Storage.Files))
+	for i, f := range cfg.Storage.Files {
+		if f.Contents.Compression != nil && *f.Contents.Compression == "" {
+			f.Contents.Compression = nil
+		}
+		files[i] = f
+	}
+	cfg.Storage.Files = files
 	out, err := cjson.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return nil, err
