@@ -1,12 +1,14 @@
 package topology
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -20,7 +22,13 @@ func Parse(file string, data []byte) (*model.Cluster, report.Report, error) {
 	r := report.Report{File: file}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		r.Errorf(yamlErrorPos(err), "", "fix the YAML syntax at that line", "%s", yamlErrorText(err))
+		msg, hint := yamlErrorText(err)
+		tab := strings.Contains(msg, "tab character") || strings.Contains(msg, "cannot start any token")
+		pos, atTab := syntaxPos(data, yamlErrorLine(err), tab)
+		if atTab {
+			hint = yamlTabHint
+		}
+		r.Errorf(pos, "", hint, "%s", msg)
 		return nil, r, &report.Invalid{Report: r}
 	}
 	if root.Kind == 0 || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
@@ -30,11 +38,16 @@ func Parse(file string, data []byte) (*model.Cluster, report.Report, error) {
 	doc := root.Content[0]
 	idx := newIndex(doc)
 
-	// Unknown fields first, with their exact position and a suggestion.
-	checkUnknown(&r, doc, reflect.TypeOf(File{}), "")
+	// Unknown fields and values of the wrong type, each at its exact position, all of them.
+	checkShape(&r, doc, reflect.TypeOf(File{}), "")
+	if r.HasErrors() {
+		r.Sort()
+		return nil, r, &report.Invalid{Report: r}
+	}
 
 	var f File
 	if err := doc.Decode(&f); err != nil {
+		// checkShape should have caught every decoding problem; report whatever slipped through.
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			r.Errorf(report.Pos{Line: 1, Col: 1}, "", "fix the YAML at that line", "%v", err)
@@ -60,20 +73,142 @@ func Parse(file string, data []byte) (*model.Cluster, report.Report, error) {
 	return c, r, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
-
-func yamlErrorPos(err error) report.Pos {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return report.Pos{Line: n, Col: 1}
+// syntaxPos finds where a YAML syntax error is. yaml.v3 names only a line, and not reliably: for
+// parser errors the (0-based) line where the enclosing construct began, for an unclosed quote the
+// end of the file. The error is just past the longest prefix of the file that still parses: first
+// the longest prefix of whole lines, then the longest prefix of the next line (with its open
+// brackets closed, so that "[1, x" is fine up to where it goes wrong). reported is yaml.v3's line:
+// prefixes that reach past it are taken to fail, which keeps this to a few parses on large files.
+//
+// With tab set (the error may be about a tab), a tab in the line's indentation is the position,
+// and atTab says so.
+func syntaxPos(data []byte, reported int, tab bool) (pos report.Pos, atTab bool) {
+	parses := func(b []byte) bool {
+		var n yaml.Node
+		return yaml.Unmarshal(b, &n) == nil
 	}
-	return report.Pos{Line: 1, Col: 1}
+	starts := []int{0}
+	for i, c := range data {
+		if c == '\n' && i+1 < len(data) {
+			starts = append(starts, i+1)
+		}
+	}
+	starts = append(starts, len(data))
+	lines := len(starts) - 1
+	good := 0 // the first good lines parse
+	for n := min(reported+1, lines-1); n > 0; n-- {
+		if parses(data[:starts[n]]) {
+			good = n
+			break
+		}
+	}
+	base, line := data[:starts[good]], data[starts[good]:starts[good+1]]
+	line = bytes.TrimRight(line, "\r\n")
+	indent := len(line) - len(bytes.TrimLeft(line, " \t"))
+	if i := bytes.IndexByte(line[:indent], '\t'); tab && i >= 0 {
+		return report.Pos{Line: good + 1, Col: i + 1}, true
+	}
+	_, _, comment := openFlow(line)
+	line = bytes.TrimRight(line[:comment], " \t")
+	col := 0
+	buf := append([]byte{}, base...)
+	for c := 1; c <= len(line); c++ {
+		if c < len(line) && !utf8.RuneStart(line[c]) {
+			continue
+		}
+		closer, _, _ := openFlow(line[:c])
+		if parses(append(append(buf[:len(base)], line[:c]...), closer...)) {
+			col = c
+		}
+	}
+	if col == len(line) {
+		// The line is fine once its brackets are closed: point at the bracket left open.
+		if _, open, _ := openFlow(line); open >= 0 {
+			col = open
+		}
+	}
+	return report.Pos{Line: good + 1, Col: utf8.RuneCount(line[:col]) + 1}, false
 }
 
-func yamlErrorText(err error) string {
+// openFlow returns what closes the flow brackets still open at the end of s (a line, read
+// roughly as YAML: quotes and comments skipped), the offset of the innermost one (-1: none), and
+// where a comment starts (len(s): none).
+func openFlow(s []byte) (closer []byte, innermost, comment int) {
+	var stack []int
+	var quote byte
+	comment = len(s)
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if quote != 0 {
+			switch {
+			case quote == '"' && ch == '\\':
+				i++
+			case ch == quote:
+				quote = 0
+			}
+			continue
+		}
+		start := i == 0 || bytes.IndexByte([]byte(" \t[{,:"), s[i-1]) >= 0
+		switch {
+		case ch == '#' && start:
+			comment, i = i, len(s)
+		case (ch == '"' || ch == '\'') && start:
+			quote = ch
+		case (ch == '[' || ch == '{') && (start || len(stack) > 0):
+			stack = append(stack, i)
+		case (ch == ']' || ch == '}') && len(stack) > 0 && s[stack[len(stack)-1]] == map[byte]byte{']': '[', '}': '{'}[ch]:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	innermost = -1
+	for j := len(stack) - 1; j >= 0; j-- {
+		closer = append(closer, map[byte]byte{'[': ']', '{': '}'}[s[stack[j]]])
+	}
+	if len(stack) > 0 {
+		innermost = stack[len(stack)-1]
+	}
+	return closer, innermost, comment
+}
+
+var yamlLinePrefixRE = regexp.MustCompile(`^line (\d+): `)
+
+// yamlErrorLine returns the line yaml.v3 names in a syntax error, or a large number if none.
+func yamlErrorLine(err error) int {
+	m := yamlLinePrefixRE.FindStringSubmatch(strings.TrimPrefix(err.Error(), "yaml: "))
+	if m == nil {
+		return 1 << 30
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// yamlErrorText turns a yaml.v3 syntax error into a message (without its unreliable line) and a hint.
+func yamlErrorText(err error) (msg, hint string) {
 	s := strings.TrimPrefix(err.Error(), "yaml: ")
-	s = regexp.MustCompile(`^line \d+: `).ReplaceAllString(s, "")
-	return "invalid YAML: " + s
+	s = yamlLinePrefixRE.ReplaceAllString(s, "")
+	hint = "fix the YAML syntax here"
+	for _, h := range yamlHints {
+		if strings.Contains(s, h[0]) {
+			hint = h[1]
+			break
+		}
+	}
+	return "invalid YAML: " + s, hint
+}
+
+const yamlTabHint = "indent with spaces: YAML forbids tabs in indentation"
+
+var yamlHints = [][2]string{
+	{"tab character", yamlTabHint},
+	{"mapping values are not allowed", "line this key up with the keys above it, or quote a value that contains ': '"},
+	{"did not find expected key", "line this up with the keys above it, or quote a value that starts with a special character"},
+	{"did not find expected ',' or ']'", "close the list with ']' and separate its items with ','"},
+	{"did not find expected ',' or '}'", "close the mapping with '}' and separate its fields with ','"},
+	{"did not find expected '-' indicator", "line the list items up under each other, each starting with '- '"},
+	{"found unexpected end of stream", "close the quote or bracket opened here"},
+	{"found character that cannot start any token", "quote the value: it starts with a character YAML reserves, such as @ or `"},
+	{"could not find expected ':'", "write `key: value`, with a space after the colon"},
+	{"did not find expected node content", "give a value here, quoted if it starts with a special character"},
 }
 
 // splitLine splits yaml.v3's "line N: message" type errors.
@@ -127,9 +262,15 @@ func join(path, field string) string {
 }
 
 // pos returns where path's value is, or the nearest enclosing field that exists
-// (a missing field is reported at its parent).
+// (a missing field is reported at its parent's key, e.g. `network:` for a missing network.gateway).
 func (ix *index) pos(path string) report.Pos {
+	if pos, ok := ix.values[path]; ok {
+		return pos
+	}
 	for p := path; ; {
+		if pos, ok := ix.keys[p]; ok {
+			return pos
+		}
 		if pos, ok := ix.values[p]; ok {
 			return pos
 		}
@@ -154,13 +295,25 @@ func (ix *index) atLine(line int) (string, report.Pos) {
 	return "", report.Pos{Line: line, Col: 1}
 }
 
-// checkUnknown reports mapping keys that t (a struct with yaml tags) does not have.
-func checkUnknown(r *report.Report, n *yaml.Node, t reflect.Type, path string) {
+// checkShape reports mapping keys that t (a struct with yaml tags) does not have, keys given twice,
+// and values whose kind or type does not fit the field, each at the offending key or value.
+func checkShape(r *report.Report, n *yaml.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch {
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // unset: the default applies
+	}
+	pos := report.Pos{Line: n.Line, Col: n.Column}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			r.Errorf(pos, path, "indent its fields under it, one `field: value` per line, as `ignigen init` shows", "expected a mapping of fields, found %s", describe(n))
+			return
+		}
 		fields := map[string]reflect.Type{}
 		var names []string
 		for i := 0; i < t.NumField(); i++ {
@@ -172,26 +325,66 @@ func checkUnknown(r *report.Report, n *yaml.Node, t reflect.Type, path string) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			p := join(path, k.Value)
-			if seen[k.Value] {
-				r.Errorf(report.Pos{Line: k.Line, Col: k.Column}, p, "remove one of the two", "field %q is given twice", k.Value)
-			}
-			seen[k.Value] = true
+			kpos := report.Pos{Line: k.Line, Col: k.Column}
 			ft, ok := fields[k.Value]
 			if !ok {
 				hint := "remove it; the fields here are " + strings.Join(names, ", ")
 				if s := suggest(k.Value, names); s != "" {
 					hint = fmt.Sprintf("did you mean %q?", s)
 				}
-				r.Errorf(report.Pos{Line: k.Line, Col: k.Column}, p, hint, "unknown field %q", k.Value)
+				r.Errorf(kpos, p, hint, "unknown field %q", k.Value)
 				continue
 			}
-			checkUnknown(r, v, ft, p)
+			if seen[k.Value] {
+				r.Errorf(kpos, p, "remove one of the two", "field %q is given twice", k.Value)
+				continue
+			}
+			seen[k.Value] = true
+			checkShape(r, v, ft, p)
 		}
-	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			r.Errorf(pos, path, "write a list: `[a, b]`, or one `- item` per line", "expected a list, found %s", describe(n))
+			return
+		}
 		for i, c := range n.Content {
-			checkUnknown(r, c, t.Elem(), join(path, strconv.Itoa(i)))
+			checkShape(r, c, t.Elem(), join(path, strconv.Itoa(i)))
+		}
+	default:
+		if n.Kind != yaml.ScalarNode {
+			r.Errorf(pos, path, "write a single value after the colon, quoted if it contains ': ' or starts with '[' or '{'", "expected a single value, found %s", describe(n))
+			return
+		}
+		if err := n.Decode(reflect.New(t).Interface()); err == nil {
+			return
+		}
+		quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
+		switch t.Kind() {
+		case reflect.Bool:
+			r.Errorf(pos, path, "write true or false, without quotes", "%q is not true or false", n.Value)
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			hint := "write a whole number, without quotes or units"
+			if _, err := strconv.Atoi(n.Value); err == nil && quoted {
+				hint = "remove the quotes: a quoted number is a string"
+			}
+			r.Errorf(pos, path, hint, "%q is not a whole number", n.Value)
+		default:
+			r.Errorf(pos, path, "quote the value", "%q cannot be read as %s", n.Value, t.Kind())
 		}
 	}
+}
+
+// describe names a YAML node's kind for messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("the value %q", n.Value)
+	}
+	return "something else"
 }
 
 // suggest returns the known name closest to s, if it is close enough to be a typo.
@@ -201,7 +394,8 @@ func suggest(s string, names []string) string {
 		if strings.EqualFold(n, s) {
 			return n
 		}
-		if d := distance(strings.ToLower(s), strings.ToLower(n)); d < bestD {
+		// At most two edits, and fewer in short names: "a" is no typo of "vm".
+		if d := distance(strings.ToLower(s), strings.ToLower(n)); d < bestD && 3*d <= len(s) {
 			best, bestD = n, d
 		}
 	}
