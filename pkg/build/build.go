@@ -12,6 +12,7 @@ import (
 	"github.com/ignigen/ignigen/pkg/layers"
 	"github.com/ignigen/ignigen/pkg/model"
 	"github.com/ignigen/ignigen/pkg/secrets"
+	"github.com/ignigen/ignigen/pkg/vm"
 )
 
 // File is one output file.
@@ -38,6 +39,14 @@ type Manifest struct {
 	Cluster  string        `json:"cluster"`
 	Endpoint string        `json:"endpoint"`
 	Nodes    []NodeSummary `json:"nodes"`
+	PXE      *PXE          `json:"pxe,omitempty"`
+}
+
+// PXE is what `ignigen serve` puts in each node's iPXE script (the topology's pxe section).
+type PXE struct {
+	KernelURL  string   `json:"kernelURL"`
+	InitrdURLs []string `json:"initrdURLs"`
+	ExtraArgs  []string `json:"extraArgs"`
 }
 
 // Result is everything a build writes.
@@ -97,10 +106,21 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 		return nil, err
 	}
 	res.Files = append(res.Files, File{Name: KubeconfigFile, Data: kc, Mode: 0o600})
+	for _, f := range vm.Files(c, func(n model.Node) string { return n.Name + ".ign" }) {
+		res.Files = append(res.Files, File(f))
+	}
+	res.Manifest.PXE = &PXE{KernelURL: c.PXE.KernelURL, InitrdURLs: nonNil(c.PXE.InitrdURLs), ExtraArgs: nonNil(c.PXE.ExtraArgs)}
 	m, err := json.MarshalIndent(res.Manifest, "", "  ")
 	if err != nil {
 		return nil, err
 	}
 	res.Files = append(res.Files, File{Name: ManifestFile, Data: append(m, '\n'), Mode: 0o644})
 	return res, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -146,6 +146,7 @@ func summary(env *Env, dir string, res *build.Result, newSecrets bool) {
 	}
 	tw.Flush()
 	fmt.Fprintf(env.Stdout, "admin kubeconfig: %s (API %s)\n", filepath.Join(dir, build.KubeconfigFile), res.Manifest.Endpoint)
+	deliverySummary(env, dir, res)
 	if newSecrets {
 		fmt.Fprintf(env.Stdout, "new secrets bundle: %s (keep it: later builds of this cluster need it)\n", filepath.Join(dir, SecretsFile))
 	}

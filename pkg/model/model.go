@@ -42,7 +42,24 @@ type Cluster struct {
 	SSHKeys    []string
 	Images     Images
 	Sysext     Sysext
+	PXE        PXE
 	Nodes      []Node
+}
+
+// VM is how a node runs as a libvirt/QEMU virtual machine.
+type VM struct {
+	MemoryMiB int
+	CPUs      int
+	Network   string // libvirt network name
+	Image     string // Flatcar QEMU image: the backing file of the node's qcow2 disk
+	DiskDir   string // directory for the node's disk and config copy
+}
+
+// PXE is what a node's iPXE script boots. URLs are http(s) URLs or absolute paths on the server.
+type PXE struct {
+	KernelURL  string
+	InitrdURLs []string
+	ExtraArgs  []string
 }
 
 // Kubernetes holds the kubeadm-facing settings.
@@ -109,6 +126,7 @@ type Node struct {
 	Index int    // position in the topology file
 	// Priority is keepalived's base priority (control-plane nodes only).
 	Priority int
+	VM       VM // the top-level vm section with this node's overrides
 }
 
 // ControlPlanes returns the control-plane nodes in file order.

@@ -21,6 +21,15 @@ const (
 	DefaultHAProxy        = "docker.io/library/haproxy:3.0.10-alpine"
 	DefaultCiliumCLI      = "quay.io/cilium/cilium-cli:v0.18.7"
 	DefaultSysextBaseURL  = "https://extensions.flatcar.org/extensions"
+	// libvirt/QEMU VMs (vm section): kubeadm's preflight wants 2 CPUs and 1700 MB on control planes.
+	DefaultVMMemoryMiB = 4096
+	DefaultVMCPUs      = 2
+	DefaultVMNetwork   = "default"
+	DefaultVMImage     = "/var/lib/libvirt/images/flatcar_production_qemu_image.img"
+	DefaultVMDiskDir   = "/var/lib/libvirt/images/ignigen"
+	// PXE (pxe section): paths on `ignigen serve --assets DIR`, so nothing comes from the internet.
+	DefaultPXEKernelURL = "/assets/flatcar_production_pxe.vmlinuz"
+	DefaultPXEInitrdURL = "/assets/flatcar_production_pxe_image.cpio.gz"
 	// Oldest minor whose kubeadm reads v1beta4 and knows ECDSA-P256.
 	MinKubernetesMinor = 31
 )

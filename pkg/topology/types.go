@@ -18,6 +18,8 @@ type File struct {
 	SSH          SSHSpec          `yaml:"ssh"`
 	Images       ImagesSpec       `yaml:"images"`
 	Sysext       SysextSpec       `yaml:"sysext"`
+	VM           VMSpec           `yaml:"vm"`
+	PXE          PXESpec          `yaml:"pxe"`
 	Nodes        []NodeSpec       `yaml:"nodes"`
 }
 
@@ -78,4 +80,21 @@ type NodeSpec struct {
 	IP   string `yaml:"ip"`
 	MAC  string `yaml:"mac"`
 	Init *bool  `yaml:"init"`
+	VM   VMSpec `yaml:"vm"` // overrides the top-level vm section for this node
+}
+
+// VMSpec describes how `ignigen build` starts nodes as libvirt/QEMU VMs (cluster.sh, virt-install).
+type VMSpec struct {
+	MemoryMiB *int   `yaml:"memoryMiB"`
+	CPUs      *int   `yaml:"cpus"`
+	Network   string `yaml:"network"` // libvirt network name
+	Image     string `yaml:"image"`   // Flatcar QEMU image, the qcow2 backing file
+	DiskDir   string `yaml:"diskDir"` // where copy-on-write disks and configs are put
+}
+
+// PXESpec is what `ignigen serve` puts in each node's iPXE script.
+type PXESpec struct {
+	KernelURL  string   `yaml:"kernelURL"`
+	InitrdURLs []string `yaml:"initrdURLs"`
+	ExtraArgs  []string `yaml:"extraArgs"`
 }

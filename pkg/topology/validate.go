@@ -80,7 +80,9 @@ func (v *validator) cluster(f *File) *model.Cluster {
 	if u, err := url.Parse(c.Sysext.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		v.errorf("sysext.baseURL", "give an http:// or https:// URL of a directory holding kubernetes-vX.Y.Z-x86-64.raw", "sysext base URL %q is not an http(s) URL", c.Sysext.BaseURL)
 	}
+	c.PXE = v.pxe(&f.PXE)
 	c.Nodes = v.nodes(f.Nodes, c)
+	v.vms(f, c)
 	v.overlaps(c)
 	return c
 }
