@@ -47,7 +47,7 @@ func TestSyntaxErrorPositions(t *testing.T) {
 		// yaml.v3 says line 6 (the 0-based line of the flow sequence); the bracket is at 7:9.
 		{"unclosed list", "  port: 6443", "  port: [1", "t.yaml:7:9: error: invalid YAML: did not find expected ',' or ']'; close the list"},
 		{"unclosed list before comment", "  port: 6443", "  port: [1   # comment", "t.yaml:7:9: error"},
-		{"bad indentation", "  gateway: 10.0.0.1", "  gateway: 10.0.0.1\n   bad: x", "t.yaml:11:7: error: invalid YAML: mapping values are not allowed in this context"},
+		{"bad indentation", "  gateway: 10.0.0.1", "  gateway: 10.0.0.1\n   bad: x", "t.yaml:11:4: error: invalid YAML: mapping values are not allowed in this context"},
 		{"colon in value", "  name: tiny", "  name: a: b", "t.yaml:4:10: error: invalid YAML: mapping values are not allowed"},
 		// yaml.v3 names the end of the file; the quote opens at 4:9.
 		{"unclosed quote", "  name: tiny", `  name: "tiny`, "t.yaml:4:9: error: invalid YAML: "},
@@ -101,6 +101,27 @@ func TestMissingFieldAtParentKey(t *testing.T) {
 	got := diagnose(t, strings.Replace(valid, "  gateway: 10.0.0.1\n", "", 1))
 	require.Len(t, got, 1)
 	assert.Equal(t, "t.yaml:8:1: error: gateway is missing; give the default gateway of the node network (network.gateway)", got[0])
+}
+
+func TestEmptyFile(t *testing.T) {
+	for _, src := range []string{"", "# only a comment\n", "---\n"} {
+		got := diagnose(t, src)
+		require.Len(t, got, 1)
+		assert.Equal(t, "t.yaml:1:1: error: the file is empty; start from `ignigen init` output", got[0])
+	}
+}
+
+func TestReservedAddressesNamed(t *testing.T) {
+	got := diagnose(t, strings.Replace(valid, "vip: 10.0.0.10", "vip: 10.0.0.0", 1))
+	assert.Contains(t, got[0], "VIP 10.0.0.0 is the network address of 10.0.0.0/24")
+	got = diagnose(t, strings.Replace(valid, "vip: 10.0.0.10", "vip: 10.0.0.255", 1))
+	assert.Contains(t, got[0], "VIP 10.0.0.255 is the broadcast address of 10.0.0.0/24")
+}
+
+func TestSameRange(t *testing.T) {
+	got := diagnose(t, strings.Replace(valid, "cluster:", "kubernetes: {podCIDR: 10.0.0.0/24}\ncluster:", 1))
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0], "10.0.0.0/24 is the same range as 10.0.0.0/24; choose a range that does not overlap network.cidr")
 }
 
 func TestSuggest(t *testing.T) {

@@ -31,7 +31,11 @@ func Parse(file string, data []byte) (*model.Cluster, report.Report, error) {
 		r.Errorf(pos, "", hint, "%s", msg)
 		return nil, r, &report.Invalid{Report: r}
 	}
-	if root.Kind == 0 || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+	if root.Kind == 0 || len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
+		r.Errorf(report.Pos{Line: 1, Col: 1}, "", "start from `ignigen init` output", "the file is empty")
+		return nil, r, &report.Invalid{Report: r}
+	}
+	if root.Content[0].Kind != yaml.MappingNode {
 		r.Errorf(report.Pos{Line: 1, Col: 1}, "", "start from `ignigen init` output", "the file is not a YAML mapping")
 		return nil, r, &report.Invalid{Report: r}
 	}
@@ -120,6 +124,11 @@ func syntaxPos(data []byte, reported int, tab bool) (pos report.Pos, atTab bool)
 		if parses(append(append(buf[:len(base)], line[:c]...), closer...)) {
 			col = c
 		}
+	}
+	if c := bytes.LastIndex(line[:col], []byte(": ")); col < len(line) && line[col] == ':' && c < 0 {
+		// A key where a value's continuation was expected (mapping values are not allowed here):
+		// the key is misplaced, not its colon.
+		col = len(line) - len(bytes.TrimLeft(line, " "))
 	}
 	if col == len(line) {
 		// The line is fine once its brackets are closed: point at the bracket left open.

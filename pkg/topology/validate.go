@@ -187,8 +187,11 @@ func (v *validator) inNetwork(path string, a netip.Addr, p netip.Prefix, what st
 		v.errorf(path, fmt.Sprintf("pick an address inside network.cidr %s, or widen network.cidr", p), "%s %s is outside the node network %s", what, a, p)
 		return
 	}
-	if p.Bits() <= 30 && (a == p.Addr() || a == broadcast(p)) {
-		v.errorf(path, "pick a host address; the first and last addresses of the network are reserved", "%s %s is the network or broadcast address of %s", what, a, p)
+	if p.Bits() <= 30 && a == p.Addr() {
+		v.errorf(path, "pick a host address; the first and last addresses of the network are reserved", "%s %s is the network address of %s", what, a, p)
+	}
+	if p.Bits() <= 30 && a == broadcast(p) {
+		v.errorf(path, "pick a host address; the first and last addresses of the network are reserved", "%s %s is the broadcast address of %s", what, a, p)
 	}
 }
 
@@ -484,7 +487,11 @@ func (v *validator) overlaps(c *model.Cluster) {
 		for j := i + 1; j < len(nets); j++ {
 			a, b := nets[i], nets[j]
 			if a.p.IsValid() && b.p.IsValid() && a.p.Overlaps(b.p) {
-				v.errorf(b.path, fmt.Sprintf("choose a range that does not overlap %s (%s)", a.path, a.p), "%s overlaps %s", b.p, a.p)
+				rel := "overlaps"
+				if a.p == b.p {
+					rel = "is the same range as"
+				}
+				v.errorf(b.path, fmt.Sprintf("choose a range that does not overlap %s (%s)", a.path, a.p), "%s %s %s", b.p, rel, a.p)
 			}
 		}
 	}
