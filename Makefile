@@ -1,0 +1,43 @@
+# ignigen: see README.md. `make test` is the test command; CI (.ci/run) also runs
+# `make integration` and `make ha-test`.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/ignigen/ignigen/pkg/cli.Version=$(VERSION)
+
+.PHONY: build test bench golden example integration ha-test tools ci clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ignigen ./cmd/ignigen
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/build/
+
+# Refresh testdata/*/golden and testdata/invalid/*.golden after a reviewed change.
+golden:
+	$(GO) test ./pkg/build/ -run Golden -update
+	$(GO) test ./pkg/cli/ -run Invalid -update
+
+# Build the embedded example cluster into out/.
+example: build
+	bin/ignigen init > example-topology.yaml
+	bin/ignigen build example-topology.yaml -o out
+
+tools:
+	scripts/tools.sh all
+
+# Real consumers (Ignition, Quadlet, systemd, HAProxy, keepalived, kubeadm, QEMU) check every output.
+integration: tools
+	$(GO) test -tags integration -count=1 -timeout 40m -v ./pkg/integration/ ./pkg/delivery/
+
+# A real etcd + kube-apiserver control plane behind the generated VIP loses a node (root).
+ha-test: tools
+	$(GO) test -tags hatest -count=1 -timeout 20m -v ./pkg/hatest/
+
+ci: test integration ha-test
+
+clean:
+	rm -rf bin out example-topology.yaml
