@@ -13,6 +13,7 @@
 # Environment: IGNIGEN_CACHE (cache root), K8S_VERSION, ETCD_VERSION.
 # Build logs go to stderr; `path` and `env` print only their answer on stdout.
 set -euo pipefail
+shopt -s inherit_errexit  # let set -e act inside $(...) too
 
 # ---- pinned versions --------------------------------------------------------
 # The module proxy here refuses version lists for some modules, so every
@@ -117,12 +118,15 @@ timed() { # timed LABEL CMD...: run CMD, log how long it took
 }
 
 k8s_module_dir() {
-  go mod download -json "k8s.io/kubernetes@$K8S_VERSION" \
-    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+  local json
+  json=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION") \
+    || die "k8s.io/kubernetes@$K8S_VERSION: $(sed -n 's/.*"Error": //p' <<<"$json")"
+  sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json"
 }
 
 build_ignition() {
   local dir=$1 v=$IGNITION_VERSION m=github.com/coreos/ignition/v2
+  [[ -f /usr/include/blkid/blkid.h ]] || die "ignition needs libblkid-dev and gcc: run '$0 apt' first"
   cd "$dir"
   go get "$m@$v"
   # The ignition binary (main package is .../internal) needs cgo: libblkid and
@@ -246,15 +250,19 @@ ensure_tools() {
 }
 
 # One line per tool: name, version it reports, path. Fails if a binary won't run.
+# Output is captured whole, then cut: `cmd | head` can SIGPIPE cmd, which
+# pipefail turns into a spurious failure.
 version_of() {
-  local t=$1 p=$2
+  local t=$1 p=$2 out
   case $t in
-    ignition|ignition-validate|quadlet|matchbox) "$p" -version ;;
-    kubeadm) "$p" version -o short ;;
-    kube-apiserver|etcd) "$p" --version | head -n1 ;;
-    kubectl) "$p" version --client -o json | sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' | head -n1 ;;
-    etcdctl) "$p" version | head -n1 ;;
-  esac 2>&1
+    ignition|ignition-validate|quadlet|matchbox) out=$("$p" -version 2>&1) ;;
+    kubeadm) out=$("$p" version -o short 2>&1) ;;
+    kube-apiserver|etcd) out=$("$p" --version 2>&1) ;;
+    kubectl) out=$("$p" version --client -o json 2>&1)
+             out=$(sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' <<<"$out") ;;
+    etcdctl) out=$("$p" version 2>&1) ;;
+  esac
+  echo "${out%%$'\n'*}"
 }
 
 verify_tools() {
@@ -274,7 +282,9 @@ verify_tools() {
 cmd_apt() {
   local p need=()
   for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$' || need+=("$p")
+    # Exact status: dpkg -s also succeeds for removed packages with configs left.
+    # (No grep -q: with pipefail, dpkg's SIGPIPE would read as "not installed".)
+    dpkg -s "$p" 2>/dev/null | grep -x 'Status: install ok installed' >/dev/null || need+=("$p")
   done
   if ((${#need[@]} == 0)); then log "apt: all ${#APT_PACKAGES[@]} packages installed"; return; fi
   log "apt: installing ${need[*]}"
@@ -300,13 +310,15 @@ cmd_env() {
   for t in "${TOOLS[@]}"; do printf 'export %s=%q\n' "$(env_name "$t")" "$(tool_path "$t")"; done
   # Kernel for QEMU boot tests, when the apt step installed one.
   local k
-  k=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n1 || true)
-  [[ -z $k ]] || printf 'export QEMU_KERNEL=%q\n' "$k"
+  k=$(printf '%s\n' /boot/vmlinuz-* | sort -V | tail -n1)
+  [[ ! -f $k ]] || printf 'export QEMU_KERNEL=%q\n' "$k"
 }
 
 main() {
   local cmd=${1:-}
   shift || true
+  # Resolve etcd's version once, here, so a failure stops the script.
+  case $cmd in build|all|path|env) ETCD_VERSION=$(etcd_version) ;; esac
   case $cmd in
     apt) cmd_apt ;;
     build) cmd_build "$@" ;;
@@ -318,7 +330,7 @@ main() {
       tool_path "$1" ;;
     env) cmd_env ;;
     list) printf '%s\n' "${TOOLS[@]}" ;;
-    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 }
 
