@@ -124,6 +124,12 @@ func TestSameRange(t *testing.T) {
 	assert.Contains(t, got[0], "10.0.0.0/24 is the same range as 10.0.0.0/24; choose a range that does not overlap network.cidr")
 }
 
+func TestNodeWithoutIP(t *testing.T) {
+	got := diagnose(t, strings.Replace(valid, " ip: 10.0.0.11,", "", 1))
+	require.Len(t, got, 1)
+	assert.Equal(t, "t.yaml:15:5: error: node \"cp\" has no IP; give the node its address in network.cidr, e.g. `ip: 192.168.122.31` (nodes.0.ip)", got[0])
+}
+
 func TestSuggest(t *testing.T) {
 	names := []string{"name", "role", "ip", "mac", "init", "vm"}
 	assert.Equal(t, "role", suggest("rol", names))

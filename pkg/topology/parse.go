@@ -35,8 +35,8 @@ func Parse(file string, data []byte) (*model.Cluster, report.Report, error) {
 		r.Errorf(report.Pos{Line: 1, Col: 1}, "", "start from `ignigen init` output", "the file is empty")
 		return nil, r, &report.Invalid{Report: r}
 	}
-	if root.Content[0].Kind != yaml.MappingNode {
-		r.Errorf(report.Pos{Line: 1, Col: 1}, "", "start from `ignigen init` output", "the file is not a YAML mapping")
+	if n := root.Content[0]; n.Kind != yaml.MappingNode {
+		r.Errorf(report.Pos{Line: n.Line, Col: n.Column}, "", "start from `ignigen init` output: a mapping of apiVersion, kind, cluster, nodes and so on", "the file is %s, not a mapping of fields", describe(n))
 		return nil, r, &report.Invalid{Report: r}
 	}
 	doc := root.Content[0]

@@ -388,7 +388,11 @@ func (v *validator) nodes(specs []NodeSpec, c *model.Cluster) []model.Node {
 		default:
 			v.errorf(p+".role", "use control-plane or worker", "unknown role %q", s.Role)
 		}
-		n.IP = v.addr(p+".ip", s.IP)
+		if s.IP == "" {
+			v.errorf(p+".ip", "give the node its address in network.cidr, e.g. `ip: 192.168.122.31`", "node %q has no IP", s.Name)
+		} else {
+			n.IP = v.addr(p+".ip", s.IP)
+		}
 		if n.IP.IsValid() {
 			v.inNetwork(p+".ip", n.IP, c.Network.CIDR, "node IP")
 			if prev, dup := ips[n.IP]; dup {
