@@ -1,11 +1,16 @@
 package topology
 
 import (
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ignigen/ignigen/pkg/report"
 )
 
 // valid is a minimal valid topology; cases below edit one line of it.
@@ -128,6 +133,38 @@ func TestNodeWithoutIP(t *testing.T) {
 	got := diagnose(t, strings.Replace(valid, " ip: 10.0.0.11,", "", 1))
 	require.Len(t, got, 1)
 	assert.Equal(t, "t.yaml:15:5: error: node \"cp\" has no IP; give the node its address in network.cidr, e.g. `ip: 192.168.122.31` (nodes.0.ip)", got[0])
+}
+
+type selfReading struct{ v string }
+
+func (s *selfReading) UnmarshalYAML(n *yaml.Node) error {
+	if n.Value == "bad" {
+		return fmt.Errorf("line %d: %q is not allowed", n.Line, n.Value)
+	}
+	s.v = n.Value
+	return nil
+}
+
+// checkShape follows maps and leaves types that read themselves to themselves.
+func TestShapeOfOtherTypes(t *testing.T) {
+	type spec struct {
+		Labels map[string]int `yaml:"labels"`
+		Custom selfReading    `yaml:"custom"`
+		Any    any            `yaml:"any"`
+	}
+	var doc yaml.Node
+	require.NoError(t, yaml.Unmarshal([]byte("labels: {a: 1, b: x}\ncustom: fine\nany: [1, {a: b}]\n"), &doc))
+	var r report.Report
+	checkShape(&r, doc.Content[0], reflect.TypeOf(spec{}), "")
+	require.Len(t, r.Entries, 1, r.String())
+	assert.Equal(t, `:1:19: error: "x" is not a whole number; write a whole number, without quotes or units (labels.b)`, r.Format(r.Entries[0]))
+
+	require.NoError(t, yaml.Unmarshal([]byte("labels: 3\ncustom: bad\n"), &doc))
+	r = report.Report{}
+	checkShape(&r, doc.Content[0], reflect.TypeOf(spec{}), "")
+	require.Len(t, r.Entries, 2, r.String())
+	assert.Equal(t, `:1:9: error: expected a mapping, found the value "3"; indent its entries under it, one `+"`key: value`"+` per line (labels)`, r.Format(r.Entries[0]))
+	assert.Equal(t, `:2:9: error: "bad" is not allowed; see the topology reference in README.md (custom)`, r.Format(r.Entries[1]))
 }
 
 func TestSuggest(t *testing.T) {

@@ -317,7 +317,24 @@ func checkShape(r *report.Report, n *yaml.Node, t reflect.Type, path string) {
 		return // unset: the default applies
 	}
 	pos := report.Pos{Line: n.Line, Col: n.Column}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		// The type reads itself: only it knows what it accepts.
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			r.Errorf(pos, path, "see the topology reference in README.md", "%s", strings.TrimPrefix(yamlLinePrefixRE.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), ""), "unmarshal errors:\n  "))
+		}
+		return
+	}
 	switch t.Kind() {
+	case reflect.Interface:
+		return
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			r.Errorf(pos, path, "indent its entries under it, one `key: value` per line", "expected a mapping, found %s", describe(n))
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			checkShape(r, n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
+		}
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			r.Errorf(pos, path, "indent its fields under it, one `field: value` per line, as `ignigen init` shows", "expected a mapping of fields, found %s", describe(n))
@@ -382,6 +399,8 @@ func checkShape(r *report.Report, n *yaml.Node, t reflect.Type, path string) {
 		}
 	}
 }
+
+var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 
 // describe names a YAML node's kind for messages.
 func describe(n *yaml.Node) string {
