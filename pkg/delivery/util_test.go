@@ -1,0 +1,7 @@
+//go:build integration
+
+package delivery
+
+import "encoding/json"
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
