@@ -105,7 +105,7 @@ func (r *recorder) noSecretsPrinted(bundles ...string) {
 	r.t.Helper()
 	require.NotEmpty(r.t, bundles)
 	for _, path := range bundles {
-		b, err := secrets.Load(path, testNow)
+		b, _, err := secrets.Load(path, testNow)
 		require.NoError(r.t, err)
 		secret := b.BootstrapToken[strings.IndexByte(b.BootstrapToken, '.')+1:]
 		for _, out := range r.outputs {
@@ -144,6 +144,7 @@ func TestBuildSecretsLifecycle(t *testing.T) {
 	res = r.runAt(testNow.Add(time.Hour), "build", topo, "-o", out)
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	assert.Equal(t, first, tree(t, work), "same topology + same secrets = same output, and nothing left beside DIR")
+	assert.NotContains(t, res.stdout, "new secrets bundle", "the bundle was reused, not created")
 
 	// A topology asking for RSA keys is refused against the ECDSA bundle, and nothing changes.
 	rsa := writeTopology(t, work, "rsa.yaml", "keyAlgorithm: ECDSA-P256", "keyAlgorithm: RSA-2048")

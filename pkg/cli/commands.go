@@ -71,12 +71,12 @@ func runBuild(env *Env, args []string) int {
 	if !ok {
 		return ExitFailed
 	}
-	bundle, bundleFile, err := openSecrets(env, *outDir, *secretsPath, c.Kubernetes.KeyAlgorithm)
+	src, err := openSecrets(env, *outDir, *secretsPath, c.Kubernetes.KeyAlgorithm)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)
 		return ExitFailed
 	}
-	res, err := build.Build(c, bundle, profiles.FS)
+	res, err := build.Build(c, src.bundle, profiles.FS)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)
 		return ExitFailed
@@ -85,53 +85,60 @@ func runBuild(env *Env, args []string) int {
 	for _, f := range res.Files {
 		files = append(files, output.File(f))
 	}
-	if bundleFile != nil {
-		files = append(files, *bundleFile)
+	if src.file != nil {
+		files = append(files, *src.file)
 	}
 	if err := output.WriteDir(*outDir, files); err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen build: writing %s: %v (nothing was changed)\n", *outDir, err)
 		return ExitFailed
 	}
-	summary(env, *outDir, res, bundleFile != nil && *secretsPath == "")
+	summary(env, *outDir, res, src.created)
 	return ExitOK
 }
 
-// openSecrets returns the bundle to build with and, when it lives in the output directory, the
-// file to (re)write there. It never creates a bundle for an explicit --secrets path.
-func openSecrets(env *Env, outDir, explicit string, alg model.KeyAlgorithm) (*secrets.Bundle, *output.File, error) {
+// bundleSource is the bundle a build uses and, when it lives in the output directory, the
+// file to write there (the swap replaces the whole directory, so an existing bundle is carried
+// over byte for byte).
+type bundleSource struct {
+	bundle  *secrets.Bundle
+	file    *output.File // nil for --secrets FILE
+	created bool
+}
+
+// openSecrets loads the bundle, or creates one for the output directory on the first build.
+// It never creates a bundle for an explicit --secrets path.
+func openSecrets(env *Env, outDir, explicit string, alg model.KeyAlgorithm) (*bundleSource, error) {
 	now := env.Now()
 	path := explicit
 	if path == "" {
 		path = filepath.Join(outDir, SecretsFile)
 	}
-	b, err := secrets.Load(path, now)
+	src := &bundleSource{}
+	b, raw, err := secrets.Load(path, now)
 	switch {
 	case secrets.IsLooseMode(err):
 		fmt.Fprintf(env.Stderr, "warning: %v\n", err)
 	case errors.Is(err, fs.ErrNotExist) && explicit != "":
-		return nil, nil, fmt.Errorf("secrets bundle %s does not exist; ignigen never makes a new CA silently: omit --secrets to create %s on the first build, or run `ignigen secrets create %s`", explicit, SecretsFile, explicit)
+		return nil, fmt.Errorf("secrets bundle %s does not exist; ignigen never makes a new CA silently: omit --secrets to create %s on the first build, or run `ignigen secrets create %s`", explicit, SecretsFile, explicit)
 	case errors.Is(err, fs.ErrNotExist):
 		if b, err = secrets.New(alg, now); err != nil {
-			return nil, nil, fmt.Errorf("creating secrets: %w", err)
+			return nil, fmt.Errorf("creating secrets: %w", err)
 		}
+		if raw, err = b.Marshal(); err != nil {
+			return nil, err
+		}
+		src.created = true
 	case err != nil:
-		return nil, nil, err
+		return nil, err
 	}
 	if b.KeyAlgorithm != alg {
-		return nil, nil, fmt.Errorf("secrets bundle %s holds %s keys but the topology asks for %s (kubernetes.keyAlgorithm); set it back to %s, or start a new cluster with a new bundle", path, b.KeyAlgorithm, alg, b.KeyAlgorithm)
+		return nil, fmt.Errorf("secrets bundle %s holds %s keys but the topology asks for %s (kubernetes.keyAlgorithm); set it back to %s, or start a new cluster with a new bundle", path, b.KeyAlgorithm, alg, b.KeyAlgorithm)
 	}
-	if explicit != "" {
-		return b, nil, nil
+	src.bundle = b
+	if explicit == "" {
+		src.file = &output.File{Name: SecretsFile, Data: raw, Mode: 0o600}
 	}
-	data, err := b.Marshal()
-	if err != nil {
-		return nil, nil, err
-	}
-	// Re-written byte for byte when it already existed: the swap replaces the whole directory.
-	if old, err := os.ReadFile(path); err == nil {
-		data = old
-	}
-	return b, &output.File{Name: SecretsFile, Data: data, Mode: 0o600}, nil
+	return src, nil
 }
 
 func summary(env *Env, dir string, res *build.Result, newSecrets bool) {

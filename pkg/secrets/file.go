@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"time"
@@ -37,20 +38,26 @@ func Unmarshal(data []byte, now time.Time) (*Bundle, error) {
 	return &b, nil
 }
 
-// Load reads and checks the bundle at path. A missing file is fs.ErrNotExist.
-func Load(path string, now time.Time) (*Bundle, error) {
-	data, err := os.ReadFile(path)
+// Load reads and checks the bundle at path and returns it with the file's bytes. A missing file
+// is fs.ErrNotExist; a *LooseModeError comes with a usable bundle.
+func Load(path string, now time.Time) (*Bundle, []byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, nil, err
 	}
 	b, err := Unmarshal(data, now)
 	if err != nil {
-		return nil, fmt.Errorf("secrets bundle %s: %w", path, err)
+		return nil, nil, fmt.Errorf("secrets bundle %s: %w", path, err)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return b, &LooseModeError{Path: path, Mode: fi.Mode().Perm()}
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return b, data, &LooseModeError{Path: path, Mode: fi.Mode().Perm()}
 	}
-	return b, nil
+	return b, data, nil
 }
 
 // LooseModeError warns that others can read the bundle; the bundle itself is still returned.
