@@ -9,7 +9,7 @@ import (
 
 	cjson "github.com/clarketm/json"
 	"github.com/coreos/ignition/v2/butane/config/common"
-	flatcar1_1 "github.com/coreos/ignition/v2/butane/config/flatcar/v1_1"
+	butane "github.com/coreos/ignition/v2/butane/config"
 	"github.com/coreos/ignition/v2/config/v3_4"
 	"github.com/coreos/ignition/v2/config/v3_4/types"
 	"github.com/ignigen/ignigen/pkg/model"
@@ -65,7 +65,9 @@ func (c *Compiler) translate(layer string, src []byte, sum [32]byte) (types.Conf
 		return t.(types.Config), nil
 	}
 	opts := common.TranslateBytesOptions{TranslateOptions: common.TranslateOptions{NoResourceAutoCompression: true}, Raw: true}
-	out, rep, err := flatcar1_1.ToIgn3_4Bytes(src, opts)
+	// The document's own variant/version picks the translator, so a profile for another OS
+	// (fcos 1.5.0, say) needs no code; every layer must land on Ignition 3.4.0 to be merged.
+	out, rep, err := butane.TranslateBytes(src, opts)
 	// Strict: a Butane warning in our own templates is a bug, not something to ship.
 	if err != nil || len(rep.Entries) > 0 {
 		return types.Config{}, fmt.Errorf("layer %s of profile %s: Butane: %v\n%s", layer, c.Profile.Name, err, numbered(src, rep.String()))
@@ -73,6 +75,9 @@ func (c *Compiler) translate(layer string, src []byte, sum [32]byte) (types.Conf
 	var cfg types.Config
 	if err := json.Unmarshal(out, &cfg); err != nil {
 		return types.Config{}, fmt.Errorf("layer %s: %w", layer, err)
+	}
+	if cfg.Ignition.Version != types.MaxVersion.String() {
+		return types.Config{}, fmt.Errorf("layer %s of profile %s translates to Ignition %s; layers must use a Butane version that gives %s (flatcar 1.1.0, fcos 1.5.0)", layer, c.Profile.Name, cfg.Ignition.Version, types.MaxVersion)
 	}
 	c.translated.Store(sum, cfg)
 	return cfg, nil

@@ -115,3 +115,24 @@ func TestSeconds(t *testing.T) {
 		assert.Equal(t, want, seconds(d))
 	}
 }
+
+func TestOtherVariantsAndVersions(t *testing.T) {
+	c, b := testCluster(t)
+	fsys := testProfile("")
+	// A Fedora CoreOS layer translates through the same code.
+	fsys["t/layers/node.bu"] = &fstest.MapFile{Data: []byte("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /etc/fcos\n")}
+	p, err := LoadProfile(fsys, "t")
+	require.NoError(t, err)
+	out, err := NewCompiler(p).Node(c, b, c.Nodes[1])
+	require.NoError(t, err)
+	_, files, err := ignfiles.Parse(out)
+	require.NoError(t, err)
+	assert.NotNil(t, ignfiles.Find(files, "/etc/fcos"))
+
+	// A layer that lands on another Ignition version cannot be merged.
+	fsys["t/layers/node.bu"] = &fstest.MapFile{Data: []byte("variant: fcos\nversion: 1.6.0\n")}
+	p, err = LoadProfile(fsys, "t")
+	require.NoError(t, err)
+	_, err = NewCompiler(p).Node(c, b, c.Nodes[1])
+	assert.ErrorContains(t, err, "translates to Ignition 3.5.0")
+}
