@@ -8,8 +8,8 @@ import (
 	"sync"
 
 	cjson "github.com/clarketm/json"
-	"github.com/coreos/ignition/v2/butane/config/common"
 	butane "github.com/coreos/ignition/v2/butane/config"
+	"github.com/coreos/ignition/v2/butane/config/common"
 	"github.com/coreos/ignition/v2/config/v3_4"
 	"github.com/coreos/ignition/v2/config/v3_4/types"
 	"github.com/ignigen/ignigen/pkg/model"
