@@ -34,10 +34,13 @@ func (c *Compiler) Node(cl *model.Cluster, b *secrets.Bundle, n model.Node) ([]b
 	v := NewView(cl, b, n)
 	var cfg types.Config
 	var key strings.Builder
-	for i, layer := range c.Profile.Stack(n) {
-		src, err := c.Profile.Render(layer, v)
-		if err != nil {
-			return nil, err
+	for i, l := range c.stack(cl, n) {
+		src := l.source
+		if src == nil {
+			var err error
+			if src, err = c.Profile.Render(l.name, v); err != nil {
+				return nil, err
+			}
 		}
 		sum := sha256.Sum256(src)
 		key.Write(sum[:])
@@ -45,7 +48,7 @@ func (c *Compiler) Node(cl *model.Cluster, b *secrets.Bundle, n model.Node) ([]b
 			cfg = m.(types.Config)
 			continue
 		}
-		layerCfg, err := c.translate(layer, src, sum)
+		layerCfg, err := c.translate(l.name, src, sum)
 		if err != nil {
 			return nil, err
 		}
@@ -58,6 +61,26 @@ func (c *Compiler) Node(cl *model.Cluster, b *secrets.Bundle, n model.Node) ([]b
 		c.merged.Store(key.String(), cfg)
 	}
 	return finish(cfg)
+}
+
+// stackEntry is one entry of a node's stack: a profile template, or an operator's snippet (source set).
+type stackEntry struct {
+	name   string
+	source []byte
+}
+
+// stack is the profile's layers for n, then the snippets that select n, in topology order.
+func (c *Compiler) stack(cl *model.Cluster, n model.Node) []stackEntry {
+	var out []stackEntry
+	for _, name := range c.Profile.Stack(n) {
+		out = append(out, stackEntry{name: name})
+	}
+	for _, s := range cl.Snippets {
+		if s.AppliesTo(n) {
+			out = append(out, stackEntry{name: "snippet " + s.File, source: s.Source})
+		}
+	}
+	return out
 }
 
 func (c *Compiler) translate(layer string, src []byte, sum [32]byte) (types.Config, error) {

@@ -136,3 +136,25 @@ func TestOtherVariantsAndVersions(t *testing.T) {
 	_, err = NewCompiler(p).Node(c, b, c.Nodes[1])
 	assert.ErrorContains(t, err, "translates to Ignition 3.5.0")
 }
+
+func TestSnippetIsTheLastLayer(t *testing.T) {
+	c, b := testCluster(t)
+	c.Snippets = []model.Snippet{{
+		File:   "mine.bu",
+		Roles:  []model.Role{model.Worker},
+		Source: []byte("variant: flatcar\nversion: 1.1.0\nstorage:\n  files:\n    - path: /etc/who\n      overwrite: true\n      contents:\n        inline: mine\n"),
+	}}
+	p, err := LoadProfile(testProfile(""), "t")
+	require.NoError(t, err)
+	comp := NewCompiler(p)
+	for _, tc := range []struct {
+		node model.Node
+		who  string
+	}{{c.Nodes[0], "init"}, {c.Nodes[1], "mine"}} {
+		out, err := comp.Node(c, b, tc.node)
+		require.NoError(t, err)
+		_, files, err := ignfiles.Parse(out)
+		require.NoError(t, err)
+		assert.Equal(t, tc.who, string(ignfiles.Find(files, "/etc/who").Data), tc.node.Name)
+	}
+}

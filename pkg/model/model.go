@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -43,6 +44,7 @@ type Cluster struct {
 	Images     Images
 	Sysext     Sysext
 	PXE        PXE
+	Snippets   []Snippet
 	Nodes      []Node
 }
 
@@ -169,4 +171,17 @@ func (n Node) Phase() Phase {
 	default:
 		return PhaseJoinWorker
 	}
+}
+
+// Snippet is an operator's own Butane config, merged as the last layer of the nodes it selects.
+type Snippet struct {
+	File   string   // as written in the topology, relative to it
+	Roles  []Role   // empty: every role
+	Nodes  []string // empty: every node of those roles
+	Source []byte
+}
+
+// AppliesTo reports whether the snippet is part of n's stack.
+func (s Snippet) AppliesTo(n Node) bool {
+	return (len(s.Roles) == 0 || slices.Contains(s.Roles, n.Role)) && (len(s.Nodes) == 0 || slices.Contains(s.Nodes, n.Name))
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -68,7 +69,7 @@ func Parse(file string, data []byte) (*model.Cluster, report.Report, error) {
 		return nil, r, &report.Invalid{Report: r}
 	}
 
-	v := validator{r: &r, idx: idx}
+	v := validator{r: &r, idx: idx, dir: filepath.Dir(file)}
 	c := v.cluster(&f)
 	r.Sort()
 	if r.HasErrors() {

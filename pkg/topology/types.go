@@ -20,6 +20,7 @@ type File struct {
 	Sysext       SysextSpec       `yaml:"sysext"`
 	VM           VMSpec           `yaml:"vm"`
 	PXE          PXESpec          `yaml:"pxe"`
+	Snippets     []SnippetSpec    `yaml:"snippets"`
 	Nodes        []NodeSpec       `yaml:"nodes"`
 }
 
@@ -97,4 +98,10 @@ type PXESpec struct {
 	KernelURL  string   `yaml:"kernelURL"`
 	InitrdURLs []string `yaml:"initrdURLs"`
 	ExtraArgs  []string `yaml:"extraArgs"`
+}
+
+type SnippetSpec struct {
+	File  string   `yaml:"file"`
+	Roles []string `yaml:"roles"`
+	Nodes []string `yaml:"nodes"`
 }

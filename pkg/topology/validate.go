@@ -20,6 +20,7 @@ import (
 type validator struct {
 	r   *report.Report
 	idx *index
+	dir string // the topology's directory: snippet files are relative to it
 }
 
 func (v *validator) errorf(path, hint, format string, args ...any) {
@@ -82,6 +83,7 @@ func (v *validator) cluster(f *File) *model.Cluster {
 	}
 	c.PXE = v.pxe(&f.PXE)
 	c.Nodes = v.nodes(f.Nodes, c)
+	c.Snippets = v.snippets(f.Snippets, c)
 	v.vms(f, c)
 	v.overlaps(c)
 	return c
