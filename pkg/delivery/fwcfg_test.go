@@ -24,7 +24,7 @@ func TestFwCfg(t *testing.T) {
 			file := filepath.Join(out, n.File)
 			data, err := os.ReadFile(file)
 			must(t, err)
-			got, console := qemu(t, 4*time.Minute,
+			got, console := qemu(t, 4*time.Minute, nil,
 				"-kernel", vmlinuz, "-initrd", initrd, "-nic", "none",
 				"-append", "console=ttyS0 panic=-1 quiet ignigen.test=fwcfg",
 				"-fw_cfg", "name="+vm.FwCfgName+",file="+file)

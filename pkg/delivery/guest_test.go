@@ -191,10 +191,19 @@ func buildExample(t *testing.T, topo string) (string, build.Manifest) {
 
 // qemu runs qemu-system-x86_64 under TCG until the guest prints a result or timeout passes.
 // It returns the result line and the console output.
-func qemu(t *testing.T, timeout time.Duration, args ...string) (string, string) {
+// When stop (if not nil) reports true, the VM is killed early.
+func qemu(t *testing.T, timeout time.Duration, stop func() bool, args ...string) (string, string) {
 	need(t, "qemu-system-x86_64")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	if stop != nil {
+		go func() {
+			for ctx.Err() == nil && !stop() {
+				time.Sleep(200 * time.Millisecond)
+			}
+			cancel()
+		}()
+	}
 	base := []string{"-accel", "tcg", "-m", "512", "-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot"}
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", append(base, args...)...)
 	cmd.WaitDelay = 5 * time.Second
