@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/ignigen/ignigen/pkg/build"
 )
 
 func TestDeliveryCommandErrors(t *testing.T) {
@@ -25,4 +27,16 @@ func TestDeliveryCommandErrors(t *testing.T) {
 		assert.Equal(t, tc.code, code, tc.args)
 		assert.Contains(t, errb.String(), tc.msg, tc.args)
 	}
+}
+
+func TestDeliverySummaryWarnsOnLargeConfigs(t *testing.T) {
+	res := &build.Result{Manifest: build.Manifest{Nodes: []build.NodeSummary{
+		{Name: "small", File: "small.ign", Bytes: 6 << 10},
+		{Name: "big", File: "big.ign", Bytes: 1 << 20},
+	}}}
+	var out bytes.Buffer
+	deliverySummary(&Env{Stdout: &out}, "out", res)
+	assert.Contains(t, out.String(), "largest config big, 1024.0 KiB, ~8.3s to read through fw_cfg")
+	assert.Contains(t, out.String(), "warning: big.ign is 1024 KiB")
+	assert.NotContains(t, out.String(), "warning: small.ign")
 }
