@@ -29,9 +29,15 @@ example: build
 tools:
 	scripts/tools.sh all
 
-# Real consumers (Ignition, Quadlet, systemd, HAProxy, keepalived, kubeadm, QEMU) check every output.
+# Real consumers (Ignition, Quadlet, systemd, HAProxy, keepalived, kubeadm, QEMU) check every output
+# (README "Integration suite"). The consumer checks run as a test binary so their one line per
+# check and node and the final "N passed, N failed" print as they happen; then the QEMU delivery tests.
 integration: tools
-	$(GO) test -tags integration -count=1 -timeout 40m -v ./pkg/integration/ ./pkg/delivery/
+	$(GO) test -tags integration -c -o bin/integration.test ./pkg/integration/
+	@status=0; \
+	(cd pkg/integration && ../../bin/integration.test -test.timeout 20m) || status=1; \
+	$(GO) test -tags integration -count=1 -timeout 40m -v ./pkg/delivery/ || status=1; \
+	exit $$status
 
 # A real etcd + kube-apiserver control plane behind the generated VIP loses a node (root).
 ha-test: tools

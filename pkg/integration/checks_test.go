@@ -41,7 +41,10 @@ func fail(r testkit.Result, why string) error {
 	if out == "" {
 		out = "(no output)"
 	}
-	return fmt.Errorf("%s: %s\n%s", why, r.Cmd, indent(out))
+	if r.Err != nil {
+		why += " (" + r.Err.Error() + ")"
+	}
+	return fmt.Errorf("%s\n%s\ncommand: %s", why, indent(out), r.Cmd)
 }
 
 func indent(s string) string {
@@ -388,8 +391,8 @@ func installTargets(unit string) []string {
 
 var unitSuffixes = []string{".service", ".socket", ".timer", ".path", ".mount", ".automount", ".target", ".slice", ".swap"}
 
-// rootUnits lists the units the config put into root/etc/systemd/system and the ones Quadlet
-// generated into root/run/systemd/generator.
+// rootUnits lists the units the config put into root/etc/systemd/system (and those it gave
+// drop-ins there) and the ones Quadlet generated into root/run/systemd/generator.
 func rootUnits(root string) ([]string, error) {
 	var names []string
 	for _, dir := range []string{"etc/systemd/system", generatorDir} {
@@ -398,7 +401,15 @@ func rootUnits(root string) ([]string, error) {
 			return nil, err
 		}
 		for _, e := range entries {
-			if e.IsDir() || !slices.Contains(unitSuffixes, filepath.Ext(e.Name())) {
+			if e.IsDir() {
+				// NAME.d holds drop-ins for NAME, which may be a unit of /usr (kubelet.service):
+				// verifying NAME loads them.
+				if base, ok := strings.CutSuffix(e.Name(), ".d"); ok && slices.Contains(unitSuffixes, filepath.Ext(base)) && !slices.Contains(names, base) {
+					names = append(names, base)
+				}
+				continue
+			}
+			if !slices.Contains(unitSuffixes, filepath.Ext(e.Name())) {
 				continue
 			}
 			if target, err := os.Readlink(filepath.Join(root, dir, e.Name())); err == nil && target == "/dev/null" {
@@ -507,8 +518,10 @@ func checkHAProxy(t testing.TB, root string) error {
 	if words := containerExec(root, "haproxy.container"); len(words) > 1 && words[0] == "haproxy" {
 		args = words[1:]
 	}
-	script := `mkdir -p /etc/haproxy 2>/dev/null || true
-mount --bind "$1" /etc/haproxy
+	if _, err := os.Stat("/etc/haproxy"); err != nil {
+		return fmt.Errorf("the host needs a /etc/haproxy directory to mount over (Debian's haproxy package has one): %v", err)
+	}
+	script := `mount --bind "$1" /etc/haproxy
 mount -o remount,bind,ro /etc/haproxy
 shift
 exec ` + testkit.HostTool(t, "haproxy") + ` -c -dW "$@"`
