@@ -79,7 +79,7 @@ func reason(err error) string {
 		if !strings.HasPrefix(l, "    ") {
 			continue
 		}
-		for _, w := range []string{"ALERT", "WARNING", "rror", "Unknown", "unsupported", "Disabling", "CRITICAL"} {
+		for _, w := range []string{"ALERT", "WARNING", "rror", "Unknown", "unsupported", "Disabling", "CRITICAL", "not executable", "mismatch"} {
 			if strings.Contains(l, w) {
 				return strings.TrimSpace(l)
 			}

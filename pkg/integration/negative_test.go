@@ -99,6 +99,8 @@ func TestNegativeControls(t *testing.T) {
 	t.Run("systemd-verify", func(t *testing.T) {
 		_, err := checkSystemdVerify(t, negativeInput(t, "systemd-verify"))
 		negative(t, "systemd-verify", dir+"systemd-verify/etc/systemd/system/bad-key.service", err)
+		_, err = checkSystemdVerify(t, negativeInput(t, "systemd-verify-exec"))
+		negative(t, "systemd-verify", dir+"systemd-verify-exec/etc/systemd/system/missing-command.service", err)
 	})
 	t.Run("systemd-preset", func(t *testing.T) {
 		root := negativeInput(t, "systemd-preset")
