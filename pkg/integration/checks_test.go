@@ -63,11 +63,15 @@ func checkIgnitionValidate(t testing.TB, ign string) error {
 }
 
 // checkIgnitionApply applies ign with the real ignition binary to a fresh Flatcar-shaped root
-// and then checks the root against the config (verifyApplied). It returns the root.
+// (a WARNING or ERROR in Ignition's log fails too) and then checks the root against the config
+// (verifyApplied). It returns the root.
 func checkIgnitionApply(t testing.TB, ign string, remote func(url string) ([]byte, bool)) (string, error) {
 	root, log, err := testkit.ApplyErr(t, ign)
 	if err != nil {
 		return root, fmt.Errorf("ignition failed: %v\n%s", err, indent(problems(log)))
+	}
+	if p := problems(log); p != log {
+		return root, fmt.Errorf("ignition succeeded with warnings:\n%s", indent(p))
 	}
 	raw, err := os.ReadFile(ign)
 	if err != nil {
