@@ -244,3 +244,24 @@ func TestStacks(t *testing.T) {
 	assert.Contains(t, initYAML, "bindPort: 9443")
 	assert.Contains(t, initYAML, "token: "+bc.bundle.BootstrapToken)
 }
+
+func TestSysextVerification(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	for _, tc := range []struct{ field, want string }{{"", ""}, {"\n  sha256: " + strings.ToUpper(sum), "sha256-" + sum}} {
+		src := strings.Replace(string(topology.Example), "\nsysext:\n  baseURL: https://extensions.flatcar.org/extensions", "\nsysext:\n  baseURL: https://extensions.flatcar.org/extensions"+tc.field, 1)
+		c, r, err := topology.Parse("t.yaml", []byte(src))
+		require.NoError(t, err, r.String())
+		b := loadCase(t, "flatcar-ha").bundle
+		res, err := Build(c, b, profiles.FS)
+		require.NoError(t, err)
+		cfg, _, err := ignfiles.Parse(res.Files[0].Data)
+		require.NoError(t, err)
+		var hash string
+		for _, f := range cfg.Storage.Files {
+			if strings.HasPrefix(f.Path, "/opt/extensions/kubernetes/") && f.Contents.Verification.Hash != nil {
+				hash = *f.Contents.Verification.Hash
+			}
+		}
+		assert.Equal(t, tc.want, hash)
+	}
+}

@@ -116,6 +116,7 @@ type Images struct {
 // Sysext locates the Flatcar sysext-bakery Kubernetes image.
 type Sysext struct {
 	BaseURL string // directory holding kubernetes-vX.Y.Z-x86-64.raw
+	SHA256  string // lower-case hex of the image, checked by Ignition; empty: TLS only
 }
 
 // Node is one machine.

@@ -73,6 +73,7 @@ type ImagesSpec struct {
 
 type SysextSpec struct {
 	BaseURL string `yaml:"baseURL"`
+	SHA256  string `yaml:"sha256"`
 }
 
 type NodeSpec struct {

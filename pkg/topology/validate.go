@@ -46,6 +46,7 @@ var (
 	sshKeyRE        = regexp.MustCompile(`^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$`)
 	imageTagRE      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	imageDigestRE   = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+	sha256RE        = regexp.MustCompile(`^[a-f0-9]{64}$`)
 	imageRepoPartRE = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*$`)
 )
 
@@ -80,6 +81,10 @@ func (v *validator) cluster(f *File) *model.Cluster {
 	c.Sysext.BaseURL = strings.TrimRight(orDefault(f.Sysext.BaseURL, DefaultSysextBaseURL), "/")
 	if u, err := url.Parse(c.Sysext.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		v.errorf("sysext.baseURL", "give an http:// or https:// URL of a directory holding kubernetes-vX.Y.Z-x86-64.raw", "sysext base URL %q is not an http(s) URL", c.Sysext.BaseURL)
+	}
+	c.Sysext.SHA256 = strings.ToLower(f.Sysext.SHA256)
+	if c.Sysext.SHA256 != "" && !sha256RE.MatchString(c.Sysext.SHA256) {
+		v.errorf("sysext.sha256", "give the 64 hex digits of `sha256sum kubernetes-"+c.Kubernetes.Version+"-x86-64.raw`, or omit it", "%q is not a SHA-256 digest", f.Sysext.SHA256)
 	}
 	c.PXE = v.pxe(&f.PXE)
 	c.Nodes = v.nodes(f.Nodes, c)
