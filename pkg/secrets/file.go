@@ -52,7 +52,7 @@ func Load(path string, now time.Time) (*Bundle, []byte, error) {
 	}
 	b, err := Unmarshal(data, now)
 	if err != nil {
-		return nil, nil, fmt.Errorf("secrets bundle %s: %w", path, err)
+		return nil, nil, fmt.Errorf("secrets bundle %s: %w\nrestore it from a backup: a new bundle means new CAs, and the running cluster would no longer trust its nodes", path, err)
 	}
 	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		return b, data, &LooseModeError{Path: path, Mode: fi.Mode().Perm()}
