@@ -27,8 +27,9 @@ down() { # domain disk config
   rm -f "$2" "$3"
 }
 
-status() { # domain
-  printf '%-40s %s\n' "$1" "$(virsh -c "$uri" domstate "$1" 2>/dev/null || echo absent)"
+status() { # domain; virsh prints an empty line on stdout when it fails
+  state=$(virsh -c "$uri" domstate "$1" 2>/dev/null) || state=absent
+  printf '%-40s %s\n' "$1" "$state"
 }
 
 case ${1:-} in
