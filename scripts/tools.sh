@@ -29,9 +29,11 @@ ETCD_DEFAULT_VERSION=v3.6.6
 ETCD_VERSION="${ETCD_VERSION:-}"
 
 # Debian packages the test suites use. libblkid-dev: ignition needs cgo+blkid.
+# virtinst, libvirt-clients (virsh), qemu-utils (qemu-img): run the generated VM scripts.
 APT_PACKAGES=(
   haproxy keepalived openssl systemd iproute2 curl
   qemu-system-x86 ipxe-qemu busybox-static cpio linux-image-amd64
+  virtinst libvirt-clients qemu-utils
   wrk jq
   gcc libc6-dev libblkid-dev
 )
