@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,7 +258,7 @@ func removeStale(ctx context.Context, t *testing.T) {
 		if unix.Kill(pid, 0) == nil {
 			continue // its run is still going
 		}
-		killNamespaceProcs(name, "/run/netns/"+name, unix.CLONE_NEWNET, -1)
+		killNamespaceProcs("", "/run/netns/"+name, unix.CLONE_NEWNET, -1)
 		if out, err := runErr(ctx, "ip", "netns", "del", name); err != nil {
 			t.Logf("removing stale namespace %s: %v %s", name, err, out)
 		} else {
@@ -397,11 +398,11 @@ func (n *node) start(name string, args ...string) *proc {
 }
 
 // killNamespaceProcs kills every process whose namespace of the given type is the one at
-// path, except pid keep, and returns how many it killed. It first stops them all (SIGSTOP,
+// path (only those named comm, unless comm is ""), except pid keep, and returns how many it killed. It first stops them all (SIGSTOP,
 // repeated until no running one is left, which catches forks) and only then sends SIGKILL, so
 // that no process sees another die: keepalived's VRRP child would otherwise get SIGTERM from
 // its parent's death and resign cleanly, which is not a crash.
-func killNamespaceProcs(_ string, path string, nstype int, keep int) int {
+func killNamespaceProcs(comm string, path string, nstype int, keep int) int {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
 		return 0
@@ -416,9 +417,13 @@ func killNamespaceProcs(_ string, path string, nstype int, keep int) int {
 			if err != nil || pid == keep || pid == os.Getpid() {
 				continue
 			}
-			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, kind)); l == want {
-				pids = append(pids, pid)
+			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, kind)); l != want {
+				continue
 			}
+			if c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); comm != "" && strings.TrimSpace(string(c)) != comm {
+				continue
+			}
+			pids = append(pids, pid)
 		}
 		return pids
 	}
@@ -441,6 +446,9 @@ func killNamespaceProcs(_ string, path string, nstype int, keep int) int {
 		if len(pids) == 0 {
 			break
 		}
+		// Youngest first, so children die before their parents: a parent's death would orphan
+		// its stopped process group, and the kernel then continues it (SIGHUP, SIGCONT).
+		sort.Slice(pids, func(i, j int) bool { return startTime(pids[i]) > startTime(pids[j]) })
 		for _, pid := range pids {
 			if unix.Kill(pid, unix.SIGKILL) == nil && stopped[pid] {
 				killed++
@@ -452,10 +460,34 @@ func killNamespaceProcs(_ string, path string, nstype int, keep int) int {
 	return killed
 }
 
+// startTime is a process's start time in clock ticks since boot (0 when it is gone).
+func startTime(pid int) uint64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name in parentheses may contain spaces; fields count from after it.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 20 {
+		return 0
+	}
+	v, _ := strconv.ParseUint(f[19], 10, 64) // field 22: starttime
+	return v
+}
+
 // killAll SIGKILLs every process of node n (all but the namespace holder, which stands for
 // the machine itself) and returns how many there were.
 func (n *node) killAll() int {
-	return killNamespaceProcs(n.name, fmt.Sprintf("/proc/%d/ns/mnt", n.holder.Process.Pid), unix.CLONE_NEWNS, n.holder.Process.Pid)
+	return n.kill("")
+}
+
+// kill SIGKILLs the processes of node n named comm (all of them for "").
+func (n *node) kill(comm string) int {
+	return killNamespaceProcs(comm, fmt.Sprintf("/proc/%d/ns/mnt", n.holder.Process.Pid), unix.CLONE_NEWNS, n.holder.Process.Pid)
 }
 
 // cleanup ends every process and namespace the test made. Safe to call more than once.
@@ -483,7 +515,7 @@ func (c *cluster) cleanup() {
 		if _, err := os.Stat("/run/netns/" + ns); err != nil {
 			continue
 		}
-		killNamespaceProcs(ns, "/run/netns/"+ns, unix.CLONE_NEWNET, -1)
+		killNamespaceProcs("", "/run/netns/"+ns, unix.CLONE_NEWNET, -1)
 		if out, err := runErr(ctx, "ip", "netns", "del", ns); err != nil {
 			c.t.Logf("cleanup: ip netns del %s: %v %s", ns, err, out)
 		}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignigen/ignigen/pkg/layers"
 	"github.com/ignigen/ignigen/pkg/testkit"
 )
 
@@ -146,7 +147,7 @@ func TestHA(t *testing.T) {
 
 	// 4. Lose the VIP holder: first SIGKILL all its processes, then cut its link.
 	var results []result
-	for _, mode := range []string{"sigkill", "linkcut"} {
+	for _, mode := range []string{"sigkill", "linkcut", "haproxy"} {
 		r := c.failover(ctx, api, mode)
 		results = append(results, r)
 		writeJSON(filepath.Join(c.dir, "result-"+mode+".json"), r)
@@ -255,6 +256,9 @@ func (c *cluster) failover(ctx context.Context, api *apiClient, mode string) res
 	case "linkcut":
 		c.linkSet(ctx, victim, false)
 		t.Logf("%s: cut the link of %s", mode, victim.name)
+	case "haproxy":
+		k := victim.kill("haproxy")
+		t.Logf("%s: SIGKILLed %d HAProxy processes of %s (keepalived keeps running)", mode, k, victim.name)
 	}
 	var takeover time.Time
 	deadline := t0.Add(recoveryLimit)
@@ -330,6 +334,8 @@ func (c *cluster) failover(ctx context.Context, api *apiClient, mode string) res
 		victim.startLB()
 	case "linkcut":
 		c.linkSet(ctx, victim, true)
+	case "haproxy":
+		victim.start("haproxy", strings.Fields(layers.HAProxyArgs)...)
 	}
 	if err := c.apiReady(ctx, victim, 3*time.Minute); err != nil {
 		t.Errorf("%s: %s did not come back: %v", mode, victim.name, err)

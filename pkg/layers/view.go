@@ -34,7 +34,6 @@ type View struct {
 	TokenTTL    string
 
 	MonitorPort    int
-	TrackWeight    int
 	AdvertInterval string
 	HAProxyArgs    string
 	KeepalivedArgs string
@@ -67,7 +66,6 @@ func NewView(c *model.Cluster, b *secrets.Bundle, n model.Node) *View {
 		Token:          b.BootstrapToken,
 		TokenTTL:       c.Kubernetes.TokenTTL.String(),
 		MonitorPort:    MonitorPort,
-		TrackWeight:    trackWeight(c),
 		AdvertInterval: seconds(c.VRRP.AdvertInterval),
 		HAProxyArgs:    HAProxyArgs,
 		KeepalivedArgs: KeepalivedArgs,
@@ -87,16 +85,6 @@ func NewView(c *model.Cluster, b *secrets.Bundle, n model.Node) *View {
 	v.PKI = append(v.PKI, PKIFile{"sa.key", "0600", b.ServiceAccount.Key}, PKIFile{"sa.pub", "0644", b.ServiceAccount.Pub})
 	v.ControlPlane = &ControlPlane{VRRPPassword: b.VRRPPassword}
 	return v
-}
-
-// trackWeight exceeds the spread between the highest and lowest control-plane priority, so a
-// node whose HAProxy fails ranks below every healthy node.
-func trackWeight(c *model.Cluster) int {
-	hi, lo := 0, 255
-	for _, n := range c.ControlPlanes() {
-		hi, lo = max(hi, n.Priority), min(lo, n.Priority)
-	}
-	return max(hi-lo+1, 50)
 }
 
 // seconds writes a duration as keepalived's decimal seconds ("0.3", "1").
