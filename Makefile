@@ -41,7 +41,7 @@ integration: tools
 
 # A real etcd + kube-apiserver control plane behind the generated VIP loses a node (root).
 ha-test: tools
-	$(GO) test -tags hatest -count=1 -timeout 20m -v ./pkg/hatest/
+	$(GO) test -tags hatest -count=1 -timeout 15m -v ./pkg/hatest/
 
 ci: test integration ha-test
 
