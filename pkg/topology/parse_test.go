@@ -19,7 +19,7 @@ func TestExampleIsValid(t *testing.T) {
 	assert.Equal(t, model.PhaseJoinWorker, c.Nodes[4].Phase())
 	assert.Equal(t, "192.168.122.30:6443", c.Endpoint.HostPort())
 	assert.Equal(t, "v1.35", c.Kubernetes.Minor)
-	assert.Equal(t, []int{150, 100, 99, 0, 0}, []int{c.Nodes[0].Priority, c.Nodes[1].Priority, c.Nodes[2].Priority, c.Nodes[3].Priority, c.Nodes[4].Priority})
+	assert.Equal(t, []int{200, 150, 50, 0, 0}, []int{c.Nodes[0].Priority, c.Nodes[1].Priority, c.Nodes[2].Priority, c.Nodes[3].Priority, c.Nodes[4].Priority})
 }
 
 func TestDefaults(t *testing.T) {
@@ -59,6 +59,32 @@ nodes:
 	c, r, err := Parse("t.yaml", src)
 	require.NoError(t, err, r.String())
 	assert.Equal(t, "b", c.InitNode().Name)
-	assert.Equal(t, 150, c.Nodes[1].Priority)
-	assert.Equal(t, 100, c.Nodes[0].Priority)
+	assert.Equal(t, 200, c.Nodes[1].Priority)
+	assert.Equal(t, 150, c.Nodes[0].Priority)
+	assert.Equal(t, 50, c.Nodes[2].Priority)
+}
+
+func TestPrioritiesSpread(t *testing.T) {
+	for _, tc := range []struct {
+		cps  int
+		want []int
+	}{
+		{1, []int{200}},
+		{2, []int{200, 150}},
+		{3, []int{200, 150, 50}},
+		{5, []int{200, 150, 117, 84, 51}},
+	} {
+		nodes := make([]model.Node, tc.cps+1)
+		for i := range tc.cps {
+			nodes[i] = model.Node{Role: model.ControlPlane, Init: i == 0}
+		}
+		nodes[tc.cps] = model.Node{Role: model.Worker}
+		(&validator{}).priorities(nodes)
+		var got []int
+		for _, n := range nodes[:tc.cps] {
+			got = append(got, n.Priority)
+		}
+		assert.Equal(t, tc.want, got, "%d control-plane nodes", tc.cps)
+		assert.Zero(t, nodes[tc.cps].Priority)
+	}
 }
