@@ -68,7 +68,7 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	comp := layers.NewCompiler(p)
+	comp := layers.NewCompiler(p, c, b)
 	// Butane and Ignition validate by reflection and allocate about 1 MB per node while the live
 	// heap stays small: collecting only near a soft limit makes large builds about twice as fast.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
@@ -82,7 +82,7 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				configs[i], errs[i] = comp.Node(c, b, c.Nodes[i])
+				configs[i], errs[i] = comp.Node(c.Nodes[i])
 			}
 		}()
 	}

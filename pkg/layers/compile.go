@@ -20,21 +20,25 @@ import (
 // nodes (base, worker) are translated once and merged once; it is safe for concurrent use.
 type Compiler struct {
 	Profile *Profile
+	cluster *model.Cluster
+	shared  *clusterView
 
 	translated sync.Map // sha256 of rendered Butane -> types.Config
 	merged     sync.Map // joined layer hashes -> types.Config
 }
 
-// NewCompiler returns a compiler for profile p.
-func NewCompiler(p *Profile) *Compiler { return &Compiler{Profile: p} }
+// NewCompiler returns a compiler of cluster c's nodes with profile p and bundle b.
+func NewCompiler(p *Profile, c *model.Cluster, b *secrets.Bundle) *Compiler {
+	return &Compiler{Profile: p, cluster: c, shared: newClusterView(c, b)}
+}
 
 // Node renders, translates and flattens n's layer stack and returns the validated Ignition
 // config as indented JSON.
-func (c *Compiler) Node(cl *model.Cluster, b *secrets.Bundle, n model.Node) ([]byte, error) {
-	v := NewView(cl, b, n)
+func (c *Compiler) Node(n model.Node) ([]byte, error) {
+	v := c.shared.forNode(n)
 	var cfg types.Config
 	var key strings.Builder
-	for i, l := range c.stack(cl, n) {
+	for i, l := range c.stack(n) {
 		src := l.source
 		if src == nil {
 			var err error
@@ -70,12 +74,12 @@ type stackEntry struct {
 }
 
 // stack is the profile's layers for n, then the snippets that select n, in topology order.
-func (c *Compiler) stack(cl *model.Cluster, n model.Node) []stackEntry {
+func (c *Compiler) stack(n model.Node) []stackEntry {
 	var out []stackEntry
 	for _, name := range c.Profile.Stack(n) {
 		out = append(out, stackEntry{name: name})
 	}
-	for _, s := range cl.Snippets {
+	for _, s := range c.cluster.Snippets {
 		if s.AppliesTo(n) {
 			out = append(out, stackEntry{name: "snippet " + s.File, source: s.Source})
 		}

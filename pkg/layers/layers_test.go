@@ -49,7 +49,7 @@ func TestLaterLayerWins(t *testing.T) {
 	c, b := testCluster(t)
 	p, err := LoadProfile(testProfile("storage:\n  files:\n    - path: /etc/node\n      contents:\n        inline: '{{ include \"x\" . }}'\n"), "t")
 	require.NoError(t, err)
-	comp := NewCompiler(p)
+	comp := NewCompiler(p, c, b)
 	for _, tc := range []struct {
 		node model.Node
 		last string
@@ -58,7 +58,7 @@ func TestLaterLayerWins(t *testing.T) {
 		{c.Nodes[0], "init", []string{"base", "control-plane", "init", "node"}},
 		{c.Nodes[1], "join-worker", []string{"base", "worker", "join-worker", "node"}},
 	} {
-		out, err := comp.Node(c, b, tc.node)
+		out, err := comp.Node(tc.node)
 		require.NoError(t, err)
 		_, files, err := ignfiles.Parse(out)
 		require.NoError(t, err)
@@ -83,7 +83,7 @@ func TestCompileErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := LoadProfile(testProfile(tc.node), "t")
 			require.NoError(t, err)
-			_, err = NewCompiler(p).Node(c, b, c.Nodes[1])
+			_, err = NewCompiler(p, c, b).Node(c.Nodes[1])
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
@@ -95,7 +95,7 @@ func TestMergeConflictCaught(t *testing.T) {
 	c, b := testCluster(t)
 	p, err := LoadProfile(testProfile("storage:\n  links:\n    - path: /etc\n      target: /tmp\n"), "t")
 	require.NoError(t, err)
-	_, err = NewCompiler(p).Node(c, b, c.Nodes[1])
+	_, err = NewCompiler(p, c, b).Node(c.Nodes[1])
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "Ignition validation")
 }
@@ -123,7 +123,7 @@ func TestOtherVariantsAndVersions(t *testing.T) {
 	fsys["t/layers/node.bu"] = &fstest.MapFile{Data: []byte("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /etc/fcos\n")}
 	p, err := LoadProfile(fsys, "t")
 	require.NoError(t, err)
-	out, err := NewCompiler(p).Node(c, b, c.Nodes[1])
+	out, err := NewCompiler(p, c, b).Node(c.Nodes[1])
 	require.NoError(t, err)
 	_, files, err := ignfiles.Parse(out)
 	require.NoError(t, err)
@@ -133,7 +133,7 @@ func TestOtherVariantsAndVersions(t *testing.T) {
 	fsys["t/layers/node.bu"] = &fstest.MapFile{Data: []byte("variant: fcos\nversion: 1.6.0\n")}
 	p, err = LoadProfile(fsys, "t")
 	require.NoError(t, err)
-	_, err = NewCompiler(p).Node(c, b, c.Nodes[1])
+	_, err = NewCompiler(p, c, b).Node(c.Nodes[1])
 	assert.ErrorContains(t, err, "translates to Ignition 3.5.0")
 }
 
@@ -146,12 +146,12 @@ func TestSnippetIsTheLastLayer(t *testing.T) {
 	}}
 	p, err := LoadProfile(testProfile(""), "t")
 	require.NoError(t, err)
-	comp := NewCompiler(p)
+	comp := NewCompiler(p, c, b)
 	for _, tc := range []struct {
 		node model.Node
 		who  string
 	}{{c.Nodes[0], "init"}, {c.Nodes[1], "mine"}} {
-		out, err := comp.Node(c, b, tc.node)
+		out, err := comp.Node(tc.node)
 		require.NoError(t, err)
 		_, files, err := ignfiles.Parse(out)
 		require.NoError(t, err)

@@ -56,9 +56,13 @@ type ControlPlane struct {
 
 // NewView builds the view of node n.
 func NewView(c *model.Cluster, b *secrets.Bundle, n model.Node) *View {
-	v := &View{
+	return newClusterView(c, b).forNode(n)
+}
+
+// newClusterView holds what every node's view shares, computed once per build.
+func newClusterView(c *model.Cluster, b *secrets.Bundle) *clusterView {
+	cv := &clusterView{View: View{
 		Cluster:        c,
-		Node:           n,
 		ControlPlanes:  c.ControlPlanes(),
 		SysextImage:    fmt.Sprintf("kubernetes-%s-x86-64.raw", c.Kubernetes.Version),
 		CACert:         b.CAs["ca"].Cert,
@@ -69,22 +73,36 @@ func NewView(c *model.Cluster, b *secrets.Bundle, n model.Node) *View {
 		AdvertInterval: seconds(c.VRRP.AdvertInterval),
 		HAProxyArgs:    HAProxyArgs,
 		KeepalivedArgs: KeepalivedArgs,
+	}}
+	for _, ca := range secrets.CAs {
+		kp := b.CAs[ca.Name]
+		cv.pki = append(cv.pki, PKIFile{ca.Name + ".crt", "0644", kp.Cert}, PKIFile{ca.Name + ".key", "0600", kp.Key})
 	}
+	cv.pki = append(cv.pki, PKIFile{"sa.key", "0600", b.ServiceAccount.Key}, PKIFile{"sa.pub", "0644", b.ServiceAccount.Pub})
+	cv.controlPlane = &ControlPlane{VRRPPassword: b.VRRPPassword}
+	return cv
+}
+
+// clusterView is the shared part of every view, plus the secrets only control-plane views get.
+type clusterView struct {
+	View
+	pki          []PKIFile
+	controlPlane *ControlPlane
+}
+
+func (cv *clusterView) forNode(n model.Node) *View {
+	v := cv.View
+	v.Node = n
 	if n.Role != model.ControlPlane {
-		return v
+		return &v
 	}
 	for _, p := range v.ControlPlanes {
 		if p.Name != n.Name {
 			v.Peers = append(v.Peers, p)
 		}
 	}
-	for _, ca := range secrets.CAs {
-		kp := b.CAs[ca.Name]
-		v.PKI = append(v.PKI, PKIFile{ca.Name + ".crt", "0644", kp.Cert}, PKIFile{ca.Name + ".key", "0600", kp.Key})
-	}
-	v.PKI = append(v.PKI, PKIFile{"sa.key", "0600", b.ServiceAccount.Key}, PKIFile{"sa.pub", "0644", b.ServiceAccount.Pub})
-	v.ControlPlane = &ControlPlane{VRRPPassword: b.VRRPPassword}
-	return v
+	v.PKI, v.ControlPlane = cv.pki, cv.controlPlane
+	return &v
 }
 
 // seconds writes a duration as keepalived's decimal seconds ("0.3", "1").
