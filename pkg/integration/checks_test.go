@@ -688,7 +688,7 @@ func adjustInitConfig(initYAML []byte, n kubeadmNode, pki string) ([]byte, error
 			return nil, fmt.Errorf("init configuration: %v", err)
 		}
 		m := doc.Content[0]
-		kind := scalar(mapGet(m, "kind"))
+		kind := scalar(testkit.MapValue(m, "kind"))
 		kinds[kind] = true
 		switch kind {
 		case "InitConfiguration":
@@ -707,18 +707,6 @@ func adjustInitConfig(initYAML []byte, n kubeadmNode, pki string) ([]byte, error
 	return out.Bytes(), enc.Close()
 }
 
-func mapGet(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
 func scalar(n *yaml.Node) string {
 	if n == nil {
 		return ""
@@ -729,7 +717,7 @@ func scalar(n *yaml.Node) string {
 // setPath sets a scalar at a path of mapping keys, creating mappings on the way.
 func setPath(m *yaml.Node, value string, keys ...string) {
 	for i, k := range keys {
-		v := mapGet(m, k)
+		v := testkit.MapValue(m, k)
 		if v == nil {
 			v = &yaml.Node{Kind: yaml.MappingNode}
 			if i == len(keys)-1 {
@@ -754,11 +742,11 @@ func lookupYAML(data []byte, kind string, keys ...string) string {
 			return ""
 		}
 		m := doc.Content[0]
-		if scalar(mapGet(m, "kind")) != kind {
+		if scalar(testkit.MapValue(m, "kind")) != kind {
 			continue
 		}
 		for _, k := range keys {
-			m = mapGet(m, k)
+			m = testkit.MapValue(m, k)
 		}
 		if m != nil && m.Kind == yaml.SequenceNode && len(m.Content) > 0 {
 			return m.Content[0].Value

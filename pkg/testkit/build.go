@@ -55,12 +55,12 @@ func WithSysextBaseURL(t testing.TB, topology, url string) string {
 		t.Fatalf("testkit: %s is not a YAML mapping: %v", topology, err)
 	}
 	top := doc.Content[0]
-	sysext := mapValue(top, "sysext")
+	sysext := MapValue(top, "sysext")
 	if sysext == nil {
 		sysext = &yaml.Node{Kind: yaml.MappingNode}
 		top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "sysext"}, sysext)
 	}
-	if v := mapValue(sysext, "baseURL"); v != nil {
+	if v := MapValue(sysext, "baseURL"); v != nil {
 		v.Value, v.Tag, v.Style = url, "!!str", 0
 	} else {
 		sysext.Content = append(sysext.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "baseURL"}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: url})
@@ -76,7 +76,8 @@ func WithSysextBaseURL(t testing.TB, topology, url string) string {
 	return p
 }
 
-func mapValue(m *yaml.Node, key string) *yaml.Node {
+// MapValue returns the value of key in a YAML mapping node, or nil.
+func MapValue(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
