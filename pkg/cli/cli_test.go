@@ -207,6 +207,20 @@ func TestSecretsCreateThenBuild(t *testing.T) {
 	assert.Contains(t, res.stderr, "secrets bundle "+bundle+" holds ECDSA-P256 keys but the topology asks for RSA-2048 (kubernetes.keyAlgorithm); set it back to ECDSA-P256, or start a new cluster with a new bundle")
 	assert.Equal(t, built, tree(t, work))
 
+	// A bundle an earlier build left in DIR is never deleted by a build with another --secrets.
+	other := filepath.Join(work, "other")
+	res = r.run("build", topo, "-o", other)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	built = tree(t, work)
+	res = r.run("build", topo, "-o", other, "--secrets", bundle)
+	assert.Equal(t, ExitFailed, res.code)
+	assert.Contains(t, res.stderr, filepath.Join(other, SecretsFile)+" holds a different secrets bundle than --secrets "+bundle)
+	assert.Equal(t, built, tree(t, work))
+	// The same bundle named explicitly is fine, and stays.
+	res = r.run("build", topo, "-o", other, "--secrets", filepath.Join(other, SecretsFile))
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Equal(t, built, tree(t, work))
+
 	// Bad key algorithm for secrets create is a usage error.
 	res = r.run("secrets", "create", filepath.Join(work, "x.yaml"), "--key-algorithm", "ED25519")
 	assert.Equal(t, ExitUsage, res.code)

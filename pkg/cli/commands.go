@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -137,6 +138,15 @@ func openSecrets(env *Env, outDir, explicit string, alg model.KeyAlgorithm) (*bu
 	src.bundle = b
 	if explicit == "" {
 		src.file = &output.File{Name: SecretsFile, Data: raw, Mode: 0o600}
+		return src, nil
+	}
+	// The swap replaces DIR as a whole: a bundle an earlier build left there must not vanish.
+	inDir := filepath.Join(outDir, SecretsFile)
+	if old, err := os.ReadFile(inDir); err == nil {
+		if !bytes.Equal(old, raw) {
+			return nil, fmt.Errorf("%s holds a different secrets bundle than --secrets %s, and this build would delete it; move it somewhere safe (it holds the CAs of the cluster built there), or build into another -o", inDir, explicit)
+		}
+		src.file = &output.File{Name: SecretsFile, Data: old, Mode: 0o600}
 	}
 	return src, nil
 }
