@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ignigen/ignigen/pkg/build"
 	"github.com/ignigen/ignigen/pkg/model"
@@ -136,6 +137,9 @@ func openSecrets(env *Env, outDir, explicit string, alg model.KeyAlgorithm) (*bu
 		return nil, fmt.Errorf("secrets bundle %s holds %s keys but the topology asks for %s (kubernetes.keyAlgorithm); set it back to %s, or start a new cluster with a new bundle", path, b.KeyAlgorithm, alg, b.KeyAlgorithm)
 	}
 	src.bundle = b
+	for _, w := range b.Expiring(now, 30*24*time.Hour, 365*24*time.Hour) {
+		fmt.Fprintf(env.Stderr, "warning: secrets bundle %s: %s; plan its renewal\n", path, w)
+	}
 	if explicit == "" {
 		src.file = &output.File{Name: SecretsFile, Data: raw, Mode: 0o600}
 		return src, nil

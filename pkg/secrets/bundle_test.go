@@ -115,3 +115,12 @@ func TestRandomStringAlphabet(t *testing.T) {
 	// 0xff is rejected (bias), 0x00 -> 'a', 0x23 (35) -> '9', 0x24 (36) -> 'a'
 	assert.Equal(t, "a9aa9a", s)
 }
+
+func TestExpiring(t *testing.T) {
+	b, err := New(model.ECDSAP256, now)
+	require.NoError(t, err)
+	month, year := 30*24*time.Hour, 365*24*time.Hour
+	assert.Empty(t, b.Expiring(now, month, year))
+	assert.Equal(t, []string{"admin certificate expires on 2027-11-24"}, b.Expiring(now.Add(340*24*time.Hour), month, year))
+	assert.Len(t, b.Expiring(now.Add(9*year+300*24*time.Hour), month, year), 4, "admin and the three CAs")
+}

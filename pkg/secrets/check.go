@@ -120,3 +120,20 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Expiring describes certificates of the bundle that expire within the given margins of now:
+// the admin certificate within adminMargin, a CA within caMargin. They still work; the
+// operator should plan their renewal.
+func (b *Bundle) Expiring(now time.Time, adminMargin, caMargin time.Duration) []string {
+	var out []string
+	check := func(name, pemCert string, margin time.Duration) {
+		if c, err := pki.ParseCert([]byte(pemCert)); err == nil && now.Add(margin).After(c.NotAfter) {
+			out = append(out, fmt.Sprintf("%s certificate expires on %s", name, c.NotAfter.Format(time.DateOnly)))
+		}
+	}
+	check("admin", b.Admin.Cert, adminMargin)
+	for _, ca := range CAs {
+		check("CA "+ca.Name, b.CAs[ca.Name].Cert, caMargin)
+	}
+	return out
+}
