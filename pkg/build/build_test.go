@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"fmt"
 	"crypto/x509"
 	"encoding/base64"
 	"flag"
@@ -67,7 +68,14 @@ func TestGolden(t *testing.T) {
 				require.NoError(t, os.MkdirAll(goldenDir, 0o755))
 			}
 			var names []string
+			files := bc.result.Files
+			// Next to each config, its files decoded: data URLs hide a one-line change in review.
 			for _, f := range bc.result.Files {
+				if strings.HasSuffix(f.Name, ".ign") {
+					files = append(files, File{Name: f.Name + ".files", Data: decodedView(t, f.Data)})
+				}
+			}
+			for _, f := range files {
 				names = append(names, f.Name)
 				path := filepath.Join(goldenDir, f.Name)
 				if *update {
@@ -85,6 +93,27 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// decodedView lists every file and unit of a config with its mode and decoded contents.
+func decodedView(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	_, files, err := ignfiles.Parse(raw)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	for _, f := range files {
+		fmt.Fprintf(&b, "==> %s (%04o)", f.Path, f.Mode)
+		if f.Source != "" {
+			fmt.Fprintf(&b, " from %s\n", f.Source)
+			continue
+		}
+		b.WriteString("\n")
+		b.Write(f.Data)
+		if len(f.Data) > 0 && f.Data[len(f.Data)-1] != '\n' {
+			b.WriteString("\n")
+		}
+	}
+	return b.Bytes()
 }
 
 func TestDeterministic(t *testing.T) {
