@@ -2,10 +2,10 @@ package build
 
 import (
 	"bytes"
-	"fmt"
 	"crypto/x509"
 	"encoding/base64"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
