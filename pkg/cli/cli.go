@@ -42,7 +42,7 @@ func init() {
 		"init":     {"print a commented example topology", "ignigen init", runInit},
 		"validate": {"check a topology and print every problem", "ignigen validate TOPOLOGY", runValidate},
 		"build":    {"write one Ignition config per node, the admin kubeconfig and (first run) the secrets", "ignigen build TOPOLOGY [-o DIR] [--secrets FILE]", runBuild},
-		"secrets":  {"create a secrets bundle outside the output directory", "ignigen secrets create FILE [--key-algorithm ECDSA-P256|RSA-2048]", runSecrets},
+		"secrets":  {"create a secrets bundle, or renew its admin certificate", "ignigen secrets create FILE [--key-algorithm ECDSA-P256|RSA-2048] | ignigen secrets renew-admin FILE", runSecrets},
 		"version":  {"print the version", "ignigen version", runVersion},
 		"serve":    {"serve iPXE scripts and Ignition configs by MAC to PXE-booting machines", "ignigen serve [-o DIR] [--listen ADDR] [--assets DIR] [--tls-cert FILE --tls-key FILE]", runServe},
 		"export":   {"write the build output in another tool's format", "ignigen export matchbox DIR [--from BUILD_DIR]", runExport},

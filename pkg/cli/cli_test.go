@@ -342,3 +342,55 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestRenewAdmin(t *testing.T) {
+	r := &recorder{t: t}
+	work := t.TempDir()
+	topo := writeTopology(t, work, "topology.yaml")
+	out := filepath.Join(work, "out")
+	bundle := filepath.Join(out, SecretsFile)
+	res := r.run("build", topo, "-o", out)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	before := tree(t, work)
+	oldBundle, err := os.ReadFile(bundle)
+	require.NoError(t, err)
+
+	// A year and a day later the admin certificate has expired: the build says how to renew it.
+	later := testNow.Add(366 * 24 * time.Hour)
+	res = r.runAt(later, "build", topo, "-o", out)
+	assert.Equal(t, ExitFailed, res.code)
+	assert.Contains(t, res.stderr, "admin: certificate expired on")
+	assert.Contains(t, res.stderr, "ignigen secrets renew-admin "+bundle)
+	assert.NotContains(t, res.stderr, "restore it from a backup")
+	assert.Equal(t, before, tree(t, work))
+
+	res = r.runAt(later, "secrets", "renew-admin", bundle)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "valid until "+later.Add(365*24*time.Hour).Format(time.DateOnly))
+	assert.Equal(t, fs.FileMode(0o600), mode(t, bundle))
+	oldB, err := secrets.Decode(oldBundle)
+	require.NoError(t, err)
+	newB, _, err := secrets.Load(bundle, later)
+	require.NoError(t, err)
+	assert.Equal(t, oldB.CAs, newB.CAs, "the CAs never change")
+	assert.Equal(t, oldB.ServiceAccount, newB.ServiceAccount)
+	assert.Equal(t, oldB.BootstrapToken, newB.BootstrapToken)
+	assert.NotEqual(t, oldB.Admin, newB.Admin)
+
+	// The rebuild changes admin.kubeconfig and the bundle, and not one node config.
+	res = r.runAt(later, "build", topo, "-o", out)
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	after := tree(t, work)
+	for name, entry := range before {
+		switch filepath.Base(name) {
+		case "admin.kubeconfig", SecretsFile:
+			assert.NotEqual(t, entry, after[name], name)
+		default:
+			assert.Equal(t, entry, after[name], name)
+		}
+	}
+
+	res = r.run("secrets", "renew-admin", filepath.Join(work, "missing.yaml"))
+	assert.Equal(t, ExitFailed, res.code)
+	r.noSecretsPrinted(bundle)
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/ignigen/ignigen/pkg/build"
 	"github.com/ignigen/ignigen/pkg/model"
 	"github.com/ignigen/ignigen/pkg/output"
+	"github.com/ignigen/ignigen/pkg/pki"
 	"github.com/ignigen/ignigen/pkg/secrets"
 	"github.com/ignigen/ignigen/pkg/topology"
 	"github.com/ignigen/ignigen/profiles"
@@ -180,8 +181,12 @@ func runSecrets(env *Env, args []string) int {
 	if done {
 		return code
 	}
-	if pos[0] != "create" {
-		fmt.Fprintf(env.Stderr, "ignigen secrets: unknown action %q; use `ignigen secrets create FILE`\n", pos[0])
+	switch pos[0] {
+	case "create":
+	case "renew-admin":
+		return renewAdmin(env, pos[1])
+	default:
+		fmt.Fprintf(env.Stderr, "ignigen secrets: unknown action %q; use `ignigen secrets create FILE` or `ignigen secrets renew-admin FILE`\n", pos[0])
 		return ExitUsage
 	}
 	switch model.KeyAlgorithm(*alg) {
@@ -220,4 +225,64 @@ func createExclusive(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// renewAdmin re-issues the admin certificate of the bundle at path, in place; nothing else of
+// the bundle changes, so the cluster keeps trusting everything it trusted.
+func renewAdmin(env *Env, path string) int {
+	fail := func(err error) int {
+		fmt.Fprintf(env.Stderr, "ignigen secrets renew-admin: %v\n", err)
+		return ExitFailed
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fail(err)
+	}
+	b, err := secrets.Decode(data)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", path, err))
+	}
+	now := env.Now()
+	if err := b.RenewAdmin(now); err != nil {
+		return fail(fmt.Errorf("%s: %w", path, err))
+	}
+	if err := b.Check(now); err != nil {
+		return fail(fmt.Errorf("%s is damaged beyond the admin certificate: %w", path, err))
+	}
+	out, err := b.Marshal()
+	if err != nil {
+		return fail(err)
+	}
+	if err := replaceFile(path, out); err != nil {
+		return fail(err)
+	}
+	cert, _ := pki.ParseCert([]byte(b.Admin.Cert))
+	fmt.Fprintf(env.Stdout, "renewed the admin certificate in %s, valid until %s; build again to refresh admin.kubeconfig\n", path, cert.NotAfter.Format(time.DateOnly))
+	return ExitOK
+}
+
+// replaceFile writes data beside path and renames it over path, mode 0600: a crash leaves the
+// old bundle or the new one, never half of one.
+func replaceFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -96,20 +96,9 @@ func New(alg model.KeyAlgorithm, now time.Time) (*Bundle, error) {
 	}
 	b.ServiceAccount = ServiceAccount{Key: string(saPEM), Pub: string(saPub)}
 
-	ca, _ := pki.ParseCert([]byte(b.CAs["ca"].Cert))
-	adminKey, err := pki.NewKey(alg)
-	if err != nil {
-		return nil, fmt.Errorf("admin key: %w", err)
-	}
-	adminDER, err := pki.NewClientCert(ca, keys["ca"], AdminUser, []string{AdminGroup}, adminKey.Public(), b.CreatedAt)
-	if err != nil {
-		return nil, fmt.Errorf("admin certificate: %w", err)
-	}
-	adminPEM, err := pki.EncodeKey(adminKey)
-	if err != nil {
+	if err := b.issueAdmin(keys["ca"], b.CreatedAt); err != nil {
 		return nil, err
 	}
-	b.Admin = KeyPair{Cert: string(pki.EncodeCert(adminDER)), Key: string(adminPEM)}
 
 	if b.BootstrapToken, err = randomString(rand.Reader, 6); err != nil {
 		return nil, err
@@ -159,3 +148,35 @@ func (b *Bundle) CACert() *x509.Certificate {
 
 // DiscoveryHash is the CA pin joining nodes verify the API server against.
 func (b *Bundle) DiscoveryHash() string { return pki.DiscoveryHash(b.CACert()) }
+
+// issueAdmin makes a new admin key and a one-year client certificate from now, signed by the CA.
+func (b *Bundle) issueAdmin(caKey crypto.Signer, now time.Time) error {
+	ca, err := pki.ParseCert([]byte(b.CAs["ca"].Cert))
+	if err != nil {
+		return fmt.Errorf("cas.ca: %w", err)
+	}
+	key, err := pki.NewKey(b.KeyAlgorithm)
+	if err != nil {
+		return fmt.Errorf("admin key: %w", err)
+	}
+	der, err := pki.NewClientCert(ca, caKey, AdminUser, []string{AdminGroup}, key.Public(), now)
+	if err != nil {
+		return fmt.Errorf("admin certificate: %w", err)
+	}
+	keyPEM, err := pki.EncodeKey(key)
+	if err != nil {
+		return err
+	}
+	b.Admin = KeyPair{Cert: string(pki.EncodeCert(der)), Key: string(keyPEM)}
+	return nil
+}
+
+// RenewAdmin replaces the admin certificate and key with new ones valid for a year from now.
+// Nothing else changes: the CAs, the service-account key and the token stay as they are.
+func (b *Bundle) RenewAdmin(now time.Time) error {
+	caKey, err := pki.ParseKey([]byte(b.CAs["ca"].Key))
+	if err != nil {
+		return fmt.Errorf("cas.ca.key: %w", err)
+	}
+	return b.issueAdmin(caKey, now)
+}

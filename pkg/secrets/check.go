@@ -10,6 +10,9 @@ import (
 	"github.com/ignigen/ignigen/pkg/pki"
 )
 
+// ErrAdminExpired marks an expired admin certificate: unlike a damaged CA, RenewAdmin repairs it.
+var ErrAdminExpired = errors.New("the admin certificate has expired")
+
 // Check verifies a bundle is complete and consistent and that nothing in it has expired at now.
 // It returns every problem, joined, so a damaged bundle is described in one go.
 func (b *Bundle) Check(now time.Time) error {
@@ -86,7 +89,11 @@ func (b *Bundle) checkPair(name string, kp KeyPair, parent *x509.Certificate, no
 		return nil, fmt.Errorf("%s: key is %s, the bundle says %s", name, orUnknown(alg), b.KeyAlgorithm)
 	}
 	if now.After(cert.NotAfter) {
-		return nil, fmt.Errorf("%s: certificate expired on %s", name, cert.NotAfter.Format(time.DateOnly))
+		err := fmt.Errorf("%s: certificate expired on %s", name, cert.NotAfter.Format(time.DateOnly))
+		if name == "admin" {
+			err = fmt.Errorf("%w: %w", ErrAdminExpired, err)
+		}
+		return nil, err
 	}
 	if parent != nil {
 		if err := cert.CheckSignatureFrom(parent); err != nil {

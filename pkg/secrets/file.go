@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -26,13 +27,22 @@ func (b *Bundle) Marshal() ([]byte, error) {
 
 // Unmarshal reads a bundle strictly and checks it at now.
 func Unmarshal(data []byte, now time.Time) (*Bundle, error) {
+	b, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Check(now); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Decode reads a bundle strictly without checking it, for repairs such as RenewAdmin.
+func Decode(data []byte) (*Bundle, error) {
 	var b Bundle
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&b); err != nil {
-		return nil, err
-	}
-	if err := b.Check(now); err != nil {
 		return nil, err
 	}
 	return &b, nil
@@ -52,7 +62,11 @@ func Load(path string, now time.Time) (*Bundle, []byte, error) {
 	}
 	b, err := Unmarshal(data, now)
 	if err != nil {
-		return nil, nil, fmt.Errorf("secrets bundle %s: %w\nrestore it from a backup: a new bundle means new CAs, and the running cluster would no longer trust its nodes", path, err)
+		hint := "restore it from a backup: a new bundle means new CAs, and the running cluster would no longer trust its nodes"
+		if errors.Is(err, ErrAdminExpired) && len(strings.Split(err.Error(), "\n")) == 1 {
+			hint = "renew it with `ignigen secrets renew-admin " + path + "`, then build again"
+		}
+		return nil, nil, fmt.Errorf("secrets bundle %s: %w\n%s", path, err, hint)
 	}
 	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		return b, data, &LooseModeError{Path: path, Mode: fi.Mode().Perm()}
