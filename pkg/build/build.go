@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 
+	"github.com/ignigen/ignigen/pkg/kubeconfig"
 	"github.com/ignigen/ignigen/pkg/layers"
 	"github.com/ignigen/ignigen/pkg/model"
 	"github.com/ignigen/ignigen/pkg/secrets"
@@ -106,7 +107,10 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 			File: name, Bytes: len(configs[i]), SHA256: hex.EncodeToString(sum[:]),
 		})
 	}
-	kc, err := AdminKubeconfig(c, b)
+	// The admin client certificate (group kubeadm:cluster-admins, not system:masters) talks to the VIP.
+	kc, err := kubeconfig.Marshal(c.Name, secrets.AdminUser, kubeconfig.Credentials{
+		Server: c.Endpoint.URL(), CA: []byte(b.CAs["ca"].Cert), Cert: []byte(b.Admin.Cert), Key: []byte(b.Admin.Key),
+	})
 	if err != nil {
 		return nil, err
 	}

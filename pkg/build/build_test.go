@@ -3,7 +3,6 @@ package build
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ignigen/ignigen/pkg/ignfiles"
+	"github.com/ignigen/ignigen/pkg/kubeconfig"
 	"github.com/ignigen/ignigen/pkg/model"
 	"github.com/ignigen/ignigen/pkg/pki"
 	"github.com/ignigen/ignigen/pkg/secrets"
@@ -197,32 +197,17 @@ func TestControlPlanePKI(t *testing.T) {
 
 func TestAdminKubeconfig(t *testing.T) {
 	bc := loadCase(t, "flatcar-ha")
-	var kc struct {
-		Clusters []struct {
-			Cluster struct {
-				Server string `yaml:"server"`
-				CA     string `yaml:"certificate-authority-data"`
-			} `yaml:"cluster"`
-		} `yaml:"clusters"`
-		Users []struct {
-			User struct {
-				Cert string `yaml:"client-certificate-data"`
-				Key  string `yaml:"client-key-data"`
-			} `yaml:"user"`
-		} `yaml:"users"`
-		Current string `yaml:"current-context"`
-	}
 	f := bc.result.Files[slices.IndexFunc(bc.result.Files, func(f File) bool { return f.Name == KubeconfigFile })]
 	assert.Equal(t, os.FileMode(0o600), f.Mode)
-	require.NoError(t, yaml.Unmarshal(f.Data, &kc))
-	require.Len(t, kc.Clusters, 1)
-	assert.Equal(t, "https://192.168.122.30:6443", kc.Clusters[0].Cluster.Server, "kubectl talks to the VIP")
-	dec := func(s string) []byte { b, err := base64.StdEncoding.DecodeString(s); require.NoError(t, err); return b }
-	ca, err := pki.ParseCert(dec(kc.Clusters[0].Cluster.CA))
+	kc, err := kubeconfig.Parse(f.Data)
 	require.NoError(t, err)
-	cert, err := pki.ParseCert(dec(kc.Users[0].User.Cert))
+	assert.Equal(t, "https://192.168.122.30:6443", kc.Server, "kubectl talks to the VIP")
+	ca, err := pki.ParseCert(kc.CA)
 	require.NoError(t, err)
-	key, err := pki.ParseKey(dec(kc.Users[0].User.Key))
+	assert.True(t, ca.Equal(bc.bundle.CACert()), "the embedded CA is the cluster CA")
+	cert, err := pki.ParseCert(kc.Cert)
+	require.NoError(t, err)
+	key, err := pki.ParseKey(kc.Key)
 	require.NoError(t, err)
 	assert.True(t, pki.SamePublicKey(key.Public(), cert.PublicKey))
 	pool := x509.NewCertPool()

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,9 +17,9 @@ import (
 	"strconv"
 	"sync"
 	"time"
-)
 
-func b64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
+	"github.com/ignigen/ignigen/pkg/kubeconfig"
+)
 
 func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} } //nolint:gosec // health probes of single backends
 
@@ -32,12 +31,12 @@ type apiClient struct {
 	probe  *http.Client // a fresh connection per request
 }
 
-func newAPIClient(kc *kubeconfig, ns string) (*apiClient, error) {
+func newAPIClient(kc *kubeconfig.Credentials, ns string) (*apiClient, error) {
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(kc.ca) {
+	if !pool.AppendCertsFromPEM(kc.CA) {
 		return nil, errors.New("kubeconfig CA: no certificate")
 	}
-	cert, err := tls.X509KeyPair(kc.cert, kc.key)
+	cert, err := tls.X509KeyPair(kc.Cert, kc.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +50,7 @@ func newAPIClient(kc *kubeconfig, ns string) (*apiClient, error) {
 			TLSHandshakeTimeout: 2 * time.Second,
 		}
 	}
-	return &apiClient{server: kc.server, hc: &http.Client{Transport: tr(true)}, probe: &http.Client{Transport: tr(false)}}, nil
+	return &apiClient{server: kc.Server, hc: &http.Client{Transport: tr(true)}, probe: &http.Client{Transport: tr(false)}}, nil
 }
 
 func (a *apiClient) do(ctx context.Context, hc *http.Client, method, path string, body any) (int, []byte, error) {

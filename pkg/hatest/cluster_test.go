@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -27,9 +26,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"gopkg.in/yaml.v3"
 
 	"github.com/ignigen/ignigen/pkg/cli"
+	"github.com/ignigen/ignigen/pkg/kubeconfig"
 	"github.com/ignigen/ignigen/pkg/layers"
 	"github.com/ignigen/ignigen/pkg/testkit"
 	"github.com/ignigen/ignigen/pkg/topology"
@@ -763,72 +762,13 @@ func (c *cluster) linkSet(ctx context.Context, n *node, up bool) {
 	run(c.t, ctx, "ip", "-n", c.sw, "link", "set", n.port, state)
 }
 
-var errNoKubeconfig = errors.New("kubeconfig has no current context")
-
-// kubeconfig is the part of a kubeconfig the client needs.
-type kubeconfig struct {
-	server        string
-	ca, cert, key []byte
-}
-
-func loadKubeconfig(path string) (*kubeconfig, error) {
+// loadKubeconfig reads the generated admin kubeconfig as kubectl would: its current context.
+func loadKubeconfig(path string) (*kubeconfig.Credentials, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var kc struct {
-		CurrentContext string `yaml:"current-context"`
-		Clusters       []struct {
-			Name    string
-			Cluster struct {
-				Server string
-				CA     string `yaml:"certificate-authority-data"`
-			}
-		}
-		Users []struct {
-			Name string
-			User struct {
-				Cert string `yaml:"client-certificate-data"`
-				Key  string `yaml:"client-key-data"`
-			}
-		}
-		Contexts []struct {
-			Name    string
-			Context struct{ Cluster, User string }
-		}
-	}
-	if err := yaml.Unmarshal(data, &kc); err != nil {
-		return nil, err
-	}
-	for _, ctx := range kc.Contexts {
-		if ctx.Name != kc.CurrentContext {
-			continue
-		}
-		k := &kubeconfig{}
-		for _, cl := range kc.Clusters {
-			if cl.Name == ctx.Context.Cluster {
-				k.server = cl.Cluster.Server
-				if k.ca, err = b64(cl.Cluster.CA); err != nil {
-					return nil, err
-				}
-			}
-		}
-		for _, u := range kc.Users {
-			if u.Name == ctx.Context.User {
-				if k.cert, err = b64(u.User.Cert); err != nil {
-					return nil, err
-				}
-				if k.key, err = b64(u.User.Key); err != nil {
-					return nil, err
-				}
-			}
-		}
-		if k.server == "" || k.cert == nil {
-			return nil, fmt.Errorf("context %s: cluster or user not found", ctx.Name)
-		}
-		return k, nil
-	}
-	return nil, errNoKubeconfig
+	return kubeconfig.Parse(data)
 }
 
 // summary is the JSON-able record of one failover run, kept next to the logs.

@@ -10,7 +10,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -29,6 +28,7 @@ import (
 	"github.com/coreos/ignition/v2/config/v3_4"
 	"github.com/coreos/ignition/v2/config/v3_4/types"
 	"github.com/ignigen/ignigen/pkg/ignfiles"
+	ignkubeconfig "github.com/ignigen/ignigen/pkg/kubeconfig"
 	"github.com/ignigen/ignigen/pkg/testkit"
 	"gopkg.in/yaml.v3"
 )
@@ -819,33 +819,13 @@ func checkAdminKubeconfig(t testing.TB, kubeconfig, clusterCA, endpoint string) 
 	if err != nil {
 		return err
 	}
-	var kc struct {
-		Clusters []struct {
-			Cluster struct {
-				Server string `yaml:"server"`
-				CA     string `yaml:"certificate-authority-data"`
-			} `yaml:"cluster"`
-		} `yaml:"clusters"`
-		Users []struct {
-			User struct {
-				Cert string `yaml:"client-certificate-data"`
-				Key  string `yaml:"client-key-data"`
-			} `yaml:"user"`
-		} `yaml:"users"`
-	}
-	if err := yaml.Unmarshal(data, &kc); err != nil {
+	kc, err := ignkubeconfig.Parse(data)
+	if err != nil {
 		return err
 	}
-	if len(kc.Clusters) != 1 || len(kc.Users) != 1 {
-		return fmt.Errorf("want one cluster and one user, got %d and %d", len(kc.Clusters), len(kc.Users))
-	}
 	dir := t.TempDir()
-	files := map[string]string{"embedded-ca.crt": kc.Clusters[0].Cluster.CA, "client.crt": kc.Users[0].User.Cert, "client.key": kc.Users[0].User.Key}
-	for name, b64 := range files {
-		raw, err := base64.StdEncoding.DecodeString(b64)
-		if err != nil || len(raw) == 0 {
-			return fmt.Errorf("%s: bad base64 (%v)", name, err)
-		}
+	files := map[string][]byte{"embedded-ca.crt": kc.CA, "client.crt": kc.Cert, "client.key": kc.Key}
+	for name, raw := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), raw, 0o600); err != nil {
 			return err
 		}
@@ -854,7 +834,7 @@ func checkAdminKubeconfig(t testing.TB, kubeconfig, clusterCA, endpoint string) 
 	if want, _ := os.ReadFile(clusterCA); !bytes.Equal(bytes.TrimSpace(want), bytes.TrimSpace(mustRead(filepath.Join(dir, "embedded-ca.crt")))) {
 		errs = append(errs, fmt.Errorf("certificate-authority-data is not the cluster CA"))
 	}
-	if s := kc.Clusters[0].Cluster.Server; endpoint != "" && s != endpoint {
+	if s := kc.Server; endpoint != "" && s != endpoint {
 		errs = append(errs, fmt.Errorf("server %s, want %s", s, endpoint))
 	}
 	openssl := testkit.HostTool(t, "openssl")
