@@ -1,7 +1,6 @@
 package model
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -141,16 +140,6 @@ func (c *Cluster) ControlPlanes() []Node {
 		}
 	}
 	return out
-}
-
-// InitNode returns the node that runs kubeadm init.
-func (c *Cluster) InitNode() Node {
-	for _, n := range c.Nodes {
-		if n.Init {
-			return n
-		}
-	}
-	panic(fmt.Sprintf("cluster %q has no init node: the model was not validated", c.Name))
 }
 
 // Phase is how a node enters the cluster.

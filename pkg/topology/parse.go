@@ -18,7 +18,7 @@ import (
 )
 
 // Parse decodes and validates a topology. It returns the model (nil when the report has errors),
-// every diagnostic found (warnings too), and a *report.Error when the topology cannot be built.
+// every diagnostic found (warnings too), and a *report.Invalid when the topology cannot be built.
 func Parse(file string, data []byte) (*model.Cluster, report.Report, error) {
 	r := report.Report{File: file}
 	var root yaml.Node
@@ -60,8 +60,7 @@ func Parse(file string, data []byte) (*model.Cluster, report.Report, error) {
 		}
 		for _, msg := range te.Errors {
 			line, text := splitLine(msg)
-			path, pos := idx.atLine(line)
-			r.Errorf(pos, path, "give a value of the type the reference in README.md names", "%s", text)
+			r.Errorf(report.Pos{Line: line, Col: 1}, "", "give a value of the type the reference in README.md names", "%s", text)
 		}
 	}
 	if r.HasErrors() {
@@ -235,20 +234,16 @@ func splitLine(msg string) (int, string) {
 type index struct {
 	values map[string]report.Pos
 	keys   map[string]report.Pos
-	lines  map[int]string // first value path on each line
 }
 
 func newIndex(doc *yaml.Node) *index {
-	ix := &index{values: map[string]report.Pos{}, keys: map[string]report.Pos{}, lines: map[int]string{}}
+	ix := &index{values: map[string]report.Pos{}, keys: map[string]report.Pos{}}
 	ix.walk(doc, "")
 	return ix
 }
 
 func (ix *index) walk(n *yaml.Node, path string) {
 	ix.values[path] = report.Pos{Line: n.Line, Col: n.Column}
-	if _, ok := ix.lines[n.Line]; !ok && n.Kind == yaml.ScalarNode {
-		ix.lines[n.Line] = path
-	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -297,13 +292,6 @@ func (ix *index) pos(path string) report.Pos {
 
 // has reports whether path is written in the file.
 func (ix *index) has(path string) bool { _, ok := ix.values[path]; return ok }
-
-func (ix *index) atLine(line int) (string, report.Pos) {
-	if p, ok := ix.lines[line]; ok {
-		return p, ix.values[p]
-	}
-	return "", report.Pos{Line: line, Col: 1}
-}
 
 // checkShape reports mapping keys that t (a struct with yaml tags) does not have, keys given twice,
 // and values whose kind or type does not fit the field, each at the offending key or value.

@@ -14,7 +14,7 @@ func TestExampleIsValid(t *testing.T) {
 	require.NoError(t, err, r.String())
 	assert.Empty(t, r.Entries, r.String())
 	assert.Len(t, c.ControlPlanes(), 3)
-	assert.Equal(t, "node1-cp", c.InitNode().Name)
+	assert.Equal(t, []string{"node1-cp"}, initNodes(c))
 	assert.Equal(t, model.PhaseJoinControlPlane, c.Nodes[1].Phase())
 	assert.Equal(t, model.PhaseJoinWorker, c.Nodes[4].Phase())
 	assert.Equal(t, "192.168.122.30:6443", c.Endpoint.HostPort())
@@ -58,7 +58,7 @@ nodes:
 `)
 	c, r, err := Parse("t.yaml", src)
 	require.NoError(t, err, r.String())
-	assert.Equal(t, "b", c.InitNode().Name)
+	assert.Equal(t, []string{"b"}, initNodes(c))
 	assert.Equal(t, 200, c.Nodes[1].Priority)
 	assert.Equal(t, 150, c.Nodes[0].Priority)
 	assert.Equal(t, 50, c.Nodes[2].Priority)
@@ -87,4 +87,14 @@ func TestPrioritiesSpread(t *testing.T) {
 		assert.Equal(t, tc.want, got, "%d control-plane nodes", tc.cps)
 		assert.Zero(t, nodes[tc.cps].Priority)
 	}
+}
+
+func initNodes(c *model.Cluster) []string {
+	var out []string
+	for _, n := range c.Nodes {
+		if n.Init {
+			out = append(out, n.Name)
+		}
+	}
+	return out
 }
