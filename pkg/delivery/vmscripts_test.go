@@ -80,16 +80,7 @@ func TestVMScripts(t *testing.T) {
 			{"other-fw_cfg-name", "name=" + vm.FwCfgName + ",", "name=opt/org.example/config,", "qemu:commandline"},
 		} {
 			script := mutate(t, e.out, n.name+".virt-install.sh", "neg-"+c.name+".virt-install.sh", c.from, c.to)
-			err := checkVirtInstall(t, e, script, n)
-			if err == nil {
-				t.Errorf("%s: the check passed on a script with %q", c.name, c.to)
-				continue
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("%s: failed, but not for the planted error (want %q): %v", c.name, c.want, err)
-				continue
-			}
-			t.Logf("%s: rejected as it must be: %s", c.name, reason(err))
+			expectRejected(t, c.name, c.to, c.want, checkVirtInstall(t, e, script, n))
 		}
 	})
 
@@ -113,16 +104,7 @@ func TestVMScripts(t *testing.T) {
 			{"missing-config", `"$here/` + n.name + `.ign"`, `"$here/absent.ign"`, "absent.ign"},
 		} {
 			script := mutate(t, e.out, n.name+".qemu.sh", "neg-"+c.name+".qemu.sh", c.from, c.to)
-			err := checkQEMU(t, e, script, n)
-			if err == nil {
-				t.Errorf("%s: the check passed on a script with %q", c.name, c.to)
-				continue
-			}
-			if !strings.Contains(err.Error(), c.want) {
-				t.Errorf("%s: failed, but not for the planted error (want %q): %v", c.name, c.want, err)
-				continue
-			}
-			t.Logf("%s: rejected as it must be: %s", c.name, reason(err))
+			expectRejected(t, c.name, c.to, c.want, checkQEMU(t, e, script, n))
 		}
 	})
 }
@@ -557,4 +539,17 @@ func reason(err error) string {
 		}
 	}
 	return lines[0]
+}
+
+// expectRejected passes when a negative control failed its check for the planted reason.
+func expectRejected(t *testing.T, name, planted, want string, err error) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Errorf("%s: the check passed on a script with %q", name, planted)
+	case !strings.Contains(err.Error(), want):
+		t.Errorf("%s: failed, but not for the planted error (want %q): %v", name, want, err)
+	default:
+		t.Logf("%s: rejected as it must be: %s", name, reason(err))
+	}
 }
