@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ignigen/ignigen/pkg/model"
@@ -42,7 +43,7 @@ func (b *Bundle) Check(now time.Time) error {
 		}
 	}
 	for name := range b.CAs {
-		if !knownCA(name) {
+		if !slices.ContainsFunc(CAs, func(ca CA) bool { return ca.Name == name }) {
 			add("cas.%s is not a CA ignigen knows", name)
 		}
 	}
@@ -57,7 +58,7 @@ func (b *Bundle) Check(now time.Time) error {
 		if ca, err := pki.ParseCert([]byte(kp.Cert)); err == nil {
 			if admin, err := b.checkPair("admin", b.Admin, ca, now); err != nil {
 				errs = append(errs, err)
-			} else if !contains(admin.Subject.Organization, AdminGroup) {
+			} else if !slices.Contains(admin.Subject.Organization, AdminGroup) {
 				add("admin: certificate is not in group %s", AdminGroup)
 			}
 		}
@@ -110,23 +111,7 @@ func orUnknown(a model.KeyAlgorithm) string {
 	return string(a)
 }
 
-func knownCA(name string) bool {
-	for _, ca := range CAs {
-		if ca.Name == name {
-			return true
-		}
-	}
-	return false
-}
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Expiring describes certificates of the bundle that expire within the given margins of now:
 // the admin certificate within adminMargin, a CA within caMargin. They still work; the
