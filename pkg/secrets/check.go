@@ -111,8 +111,6 @@ func orUnknown(a model.KeyAlgorithm) string {
 	return string(a)
 }
 
-
-
 // Expiring describes certificates of the bundle that expire within the given margins of now:
 // the admin certificate within adminMargin, a CA within caMargin. They still work; the
 // operator should plan their renewal.
