@@ -247,7 +247,7 @@ func renewAdmin(env *Env, path string) int {
 		return fail(fmt.Errorf("%s: %w", path, err))
 	}
 	if err := b.Check(now); err != nil {
-		return fail(fmt.Errorf("%s is damaged beyond the admin certificate: %w", path, err))
+		return fail(fmt.Errorf("%s is damaged beyond the admin certificate, so it was left as it was; restore it from a backup: %w", path, err))
 	}
 	out, err := b.Marshal()
 	if err != nil {
