@@ -2,7 +2,7 @@
 # `make integration` and `make ha-test`.
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/ignigen/ignigen/pkg/cli.Version=$(VERSION)
+LDFLAGS := -X github.com/ignigen/ignigen/internal/cli.Version=$(VERSION)
 
 .PHONY: build test bench golden example integration ha-test tools ci clean
 
@@ -14,12 +14,12 @@ test:
 	$(GO) test -count=1 ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 5x ./pkg/build/
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/build/
 
 # Refresh testdata/*/golden and testdata/invalid/*.golden after a reviewed change.
 golden:
-	$(GO) test ./pkg/build/ -run Golden -update
-	$(GO) test ./pkg/cli/ -run Invalid -update
+	$(GO) test ./internal/build/ -run Golden -update
+	$(GO) test ./internal/cli/ -run Invalid -update
 
 # Build the embedded example cluster into out/.
 example: build
@@ -33,15 +33,15 @@ tools:
 # (README "Integration suite"). The consumer checks run as a test binary so their one line per
 # check and node and the final "N passed, N failed" print as they happen; then the QEMU delivery tests.
 integration: tools
-	$(GO) test -tags integration -c -o bin/integration.test ./pkg/integration/
+	$(GO) test -tags integration -c -o bin/integration.test ./internal/integration/
 	@status=0; \
-	(cd pkg/integration && ../../bin/integration.test -test.timeout 20m) || status=1; \
-	$(GO) test -tags integration -count=1 -timeout 40m -v ./pkg/delivery/ || status=1; \
+	(cd internal/integration && ../../bin/integration.test -test.timeout 20m) || status=1; \
+	$(GO) test -tags integration -count=1 -timeout 40m -v ./internal/delivery/ || status=1; \
 	exit $$status
 
 # A real etcd + kube-apiserver control plane behind the generated VIP loses a node (root).
 ha-test: tools
-	$(GO) test -tags hatest -count=1 -timeout 15m -v ./pkg/hatest/
+	$(GO) test -tags hatest -count=1 -timeout 15m -v ./internal/hatest/
 
 ci: test integration ha-test
 

@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/ignigen/ignigen/pkg/cli"
+	"github.com/ignigen/ignigen/internal/cli"
 )
 
 func main() {

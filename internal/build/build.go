@@ -1,0 +1,135 @@
+package build
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"runtime/debug"
+	"sync"
+
+	"github.com/ignigen/ignigen/internal/kubeconfig"
+	"github.com/ignigen/ignigen/internal/layers"
+	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/secrets"
+	"github.com/ignigen/ignigen/internal/vm"
+)
+
+// File is one output file.
+type File struct {
+	Name string
+	Data []byte
+	Mode fs.FileMode
+}
+
+// NodeSummary describes one node's config, for the summary table and the manifest.
+type NodeSummary struct {
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+	Phase  string `json:"phase"`
+	IP     string `json:"ip"`
+	MAC    string `json:"mac,omitempty"`
+	File   string `json:"file"`
+	Bytes  int    `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// Manifest is manifest.json: what was built, for `ignigen serve` and other tools.
+type Manifest struct {
+	Cluster  string        `json:"cluster"`
+	Endpoint string        `json:"endpoint"`
+	Nodes    []NodeSummary `json:"nodes"`
+	PXE      *PXE          `json:"pxe,omitempty"`
+}
+
+// PXE is what `ignigen serve` puts in each node's iPXE script (the topology's pxe section).
+type PXE struct {
+	KernelURL  string   `json:"kernelURL"`
+	InitrdURLs []string `json:"initrdURLs"`
+	ExtraArgs  []string `json:"extraArgs"`
+}
+
+// Result is everything a build writes.
+type Result struct {
+	Files    []File
+	Manifest Manifest
+}
+
+// Output file names.
+const (
+	KubeconfigFile = "admin.kubeconfig"
+	ManifestFile   = "manifest.json"
+)
+
+// Build compiles every node in parallel. Output depends only on c and b: same inputs, same bytes.
+func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error) {
+	p, err := layers.LoadProfile(profiles, c.Profile)
+	if err != nil {
+		return nil, err
+	}
+	comp := layers.NewCompiler(p, c, b)
+	// Butane and Ignition validate by reflection and allocate about 1 MB per node while the live
+	// heap stays small: collecting only near a soft limit makes large builds about twice as fast.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(512 << 20))
+	configs := make([][]byte, len(c.Nodes))
+	errs := make([]error, len(c.Nodes))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				configs[i], errs[i] = comp.Node(c.Nodes[i])
+			}
+		}()
+	}
+	for i := range c.Nodes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+
+	res := &Result{Manifest: Manifest{Cluster: c.Name, Endpoint: c.Endpoint.URL()}}
+	for i, n := range c.Nodes {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("node %q: %w", n.Name, errs[i])
+		}
+		name := n.Name + ".ign"
+		// Control-plane configs carry CA keys; worker configs carry the bootstrap token.
+		res.Files = append(res.Files, File{Name: name, Data: configs[i], Mode: 0o600})
+		sum := sha256.Sum256(configs[i])
+		res.Manifest.Nodes = append(res.Manifest.Nodes, NodeSummary{
+			Name: n.Name, Role: string(n.Role), Phase: string(n.Phase()), IP: n.IP.String(), MAC: n.MAC,
+			File: name, Bytes: len(configs[i]), SHA256: hex.EncodeToString(sum[:]),
+		})
+	}
+	// The admin client certificate (group kubeadm:cluster-admins, not system:masters) talks to the VIP.
+	kc, err := kubeconfig.Marshal(c.Name, secrets.AdminUser, kubeconfig.Credentials{
+		Server: c.Endpoint.URL(), CA: []byte(b.CAs["ca"].Cert), Cert: []byte(b.Admin.Cert), Key: []byte(b.Admin.Key),
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, File{Name: KubeconfigFile, Data: kc, Mode: 0o600})
+	for _, f := range vm.Files(c, func(n model.Node) string { return n.Name + ".ign" }) {
+		res.Files = append(res.Files, File(f))
+	}
+	res.Manifest.PXE = &PXE{KernelURL: c.PXE.KernelURL, InitrdURLs: nonNil(c.PXE.InitrdURLs), ExtraArgs: nonNil(c.PXE.ExtraArgs)}
+	m, err := json.MarshalIndent(res.Manifest, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, File{Name: ManifestFile, Data: append(m, '\n'), Mode: 0o644})
+	return res, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,281 @@
+package build
+
+import (
+	"bytes"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ignigen/ignigen/internal/ignfiles"
+	"github.com/ignigen/ignigen/internal/kubeconfig"
+	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/pki"
+	"github.com/ignigen/ignigen/internal/secrets"
+	"github.com/ignigen/ignigen/internal/topology"
+	"github.com/ignigen/ignigen/profiles"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/<case>/golden from the current output")
+
+// goldenCases are the example clusters under testdata/ with a test-only secrets fixture.
+var goldenCases = []string{"flatcar-ha", "single-cp", "five-cp"}
+
+type buildCase struct {
+	dir     string
+	cluster *model.Cluster
+	bundle  *secrets.Bundle
+	result  *Result
+}
+
+func loadCase(t testing.TB, name string) *buildCase {
+	t.Helper()
+	dir := filepath.Join("..", "..", "testdata", name)
+	src, err := os.ReadFile(filepath.Join(dir, "topology.yaml"))
+	require.NoError(t, err)
+	c, r, err := topology.Parse("topology.yaml", src)
+	require.NoError(t, err, r.String())
+	raw, err := os.ReadFile(filepath.Join(dir, "secrets.yaml"))
+	require.NoError(t, err)
+	// The fixture's own creation time: tests must not start failing when its certificates age.
+	var hdr struct {
+		CreatedAt time.Time `yaml:"createdAt"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &hdr))
+	b, err := secrets.Unmarshal(raw, hdr.CreatedAt.Add(time.Hour))
+	require.NoError(t, err)
+	res, err := Build(c, b, profiles.FS)
+	require.NoError(t, err)
+	return &buildCase{dir: dir, cluster: c, bundle: b, result: res}
+}
+
+func TestGolden(t *testing.T) {
+	for _, name := range goldenCases {
+		t.Run(name, func(t *testing.T) {
+			bc := loadCase(t, name)
+			goldenDir := filepath.Join(bc.dir, "golden")
+			if *update {
+				require.NoError(t, os.RemoveAll(goldenDir))
+				require.NoError(t, os.MkdirAll(goldenDir, 0o755))
+			}
+			var names []string
+			files := bc.result.Files
+			// Next to each config, its files decoded: data URLs hide a one-line change in review.
+			for _, f := range bc.result.Files {
+				if strings.HasSuffix(f.Name, ".ign") {
+					files = append(files, File{Name: f.Name + ".files", Data: decodedView(t, f.Data)})
+				}
+			}
+			for _, f := range files {
+				names = append(names, f.Name)
+				path := filepath.Join(goldenDir, f.Name)
+				if *update {
+					require.NoError(t, os.WriteFile(path, f.Data, 0o644))
+					continue
+				}
+				want, err := os.ReadFile(path)
+				require.NoError(t, err, "run go test ./pkg/build -run Golden -update")
+				assert.Equal(t, string(want), string(f.Data), "%s differs from its golden file; review, then -update", f.Name)
+			}
+			entries, err := os.ReadDir(goldenDir)
+			require.NoError(t, err)
+			for _, e := range entries {
+				assert.Contains(t, names, e.Name(), "stale golden file")
+			}
+		})
+	}
+}
+
+// decodedView lists every file and unit of a config with its mode and decoded contents.
+func decodedView(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	_, files, err := ignfiles.Parse(raw)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	for _, f := range files {
+		fmt.Fprintf(&b, "==> %s (%04o)", f.Path, f.Mode)
+		if f.Source != "" {
+			fmt.Fprintf(&b, " from %s\n", f.Source)
+			continue
+		}
+		b.WriteString("\n")
+		b.Write(f.Data)
+		if len(f.Data) > 0 && f.Data[len(f.Data)-1] != '\n' {
+			b.WriteString("\n")
+		}
+	}
+	return b.Bytes()
+}
+
+func TestDeterministic(t *testing.T) {
+	a := loadCase(t, "five-cp")
+	b := loadCase(t, "five-cp")
+	require.Equal(t, len(a.result.Files), len(b.result.Files))
+	for i := range a.result.Files {
+		assert.True(t, bytes.Equal(a.result.Files[i].Data, b.result.Files[i].Data), a.result.Files[i].Name)
+	}
+}
+
+// nodeFiles parses every node config of a case with Ignition's parser and decodes its files.
+func nodeFiles(t *testing.T, bc *buildCase) map[string][]ignfiles.File {
+	t.Helper()
+	out := map[string][]ignfiles.File{}
+	for i, n := range bc.cluster.Nodes {
+		f := bc.result.Files[i]
+		require.Equal(t, n.Name+".ign", f.Name)
+		_, files, err := ignfiles.Parse(f.Data)
+		require.NoError(t, err, f.Name)
+		out[n.Name] = files
+	}
+	return out
+}
+
+func TestWorkersHoldNoPrivateKey(t *testing.T) {
+	for _, name := range goldenCases {
+		t.Run(name, func(t *testing.T) {
+			bc := loadCase(t, name)
+			files := nodeFiles(t, bc)
+			for _, n := range bc.cluster.Nodes {
+				var keys []string
+				for _, f := range files[n.Name] {
+					if bytes.Contains(f.Data, []byte("PRIVATE KEY")) {
+						keys = append(keys, f.Path)
+					}
+				}
+				raw := bc.result.Files[n.Index].Data
+				if n.Role == model.Worker {
+					assert.Empty(t, keys, "worker %s holds private keys", n.Name)
+					assert.NotContains(t, string(raw), "PRIVATE", "raw config of worker %s", n.Name)
+					assert.NotContains(t, string(raw), bc.bundle.VRRPPassword)
+				} else {
+					// The same decoder finds them where they belong, so the worker check is not vacuous.
+					assert.ElementsMatch(t, []string{"/etc/kubernetes/pki/ca.key", "/etc/kubernetes/pki/front-proxy-ca.key", "/etc/kubernetes/pki/etcd/ca.key", "/etc/kubernetes/pki/sa.key"}, keys)
+				}
+			}
+		})
+	}
+}
+
+func TestControlPlanePKI(t *testing.T) {
+	bc := loadCase(t, "flatcar-ha")
+	files := nodeFiles(t, bc)
+	for _, n := range bc.cluster.ControlPlanes() {
+		for _, ca := range secrets.CAs {
+			crt := ignfiles.Find(files[n.Name], "/etc/kubernetes/pki/"+ca.Name+".crt")
+			key := ignfiles.Find(files[n.Name], "/etc/kubernetes/pki/"+ca.Name+".key")
+			require.NotNil(t, crt, ca.Name)
+			require.NotNil(t, key, ca.Name)
+			assert.Equal(t, 0o644, crt.Mode)
+			assert.Equal(t, 0o600, key.Mode)
+			assert.Equal(t, bc.bundle.CAs[ca.Name].Cert, string(crt.Data))
+			cert, err := pki.ParseCert(crt.Data)
+			require.NoError(t, err)
+			signer, err := pki.ParseKey(key.Data)
+			require.NoError(t, err)
+			assert.True(t, pki.SamePublicKey(signer.Public(), cert.PublicKey))
+			assert.Equal(t, ca.CN, cert.Subject.CommonName)
+		}
+		sa := ignfiles.Find(files[n.Name], "/etc/kubernetes/pki/sa.key")
+		require.NotNil(t, sa)
+		assert.Equal(t, 0o600, sa.Mode)
+		for _, p := range []string{"/etc/keepalived/keepalived.conf", "/etc/kubernetes/kubeadm/init.yaml", "/etc/kubernetes/kubeadm/join.yaml"} {
+			if f := ignfiles.Find(files[n.Name], p); f != nil {
+				assert.Equal(t, 0o600, f.Mode, p)
+			}
+		}
+	}
+}
+
+func TestAdminKubeconfig(t *testing.T) {
+	bc := loadCase(t, "flatcar-ha")
+	f := bc.result.Files[slices.IndexFunc(bc.result.Files, func(f File) bool { return f.Name == KubeconfigFile })]
+	assert.Equal(t, os.FileMode(0o600), f.Mode)
+	kc, err := kubeconfig.Parse(f.Data)
+	require.NoError(t, err)
+	assert.Equal(t, "https://192.168.122.30:6443", kc.Server, "kubectl talks to the VIP")
+	ca, err := pki.ParseCert(kc.CA)
+	require.NoError(t, err)
+	assert.True(t, ca.Equal(bc.bundle.CACert()), "the embedded CA is the cluster CA")
+	cert, err := pki.ParseCert(kc.Cert)
+	require.NoError(t, err)
+	key, err := pki.ParseKey(kc.Key)
+	require.NoError(t, err)
+	assert.True(t, pki.SamePublicKey(key.Public(), cert.PublicKey))
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: bc.bundle.CreatedAt.Add(time.Hour), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{secrets.AdminGroup}, cert.Subject.Organization)
+	assert.Equal(t, 365*24*time.Hour+pki.Backdate, cert.NotAfter.Sub(cert.NotBefore))
+}
+
+// TestStacks checks each node got exactly its phase's pieces, and the cluster-wide facts line up.
+func TestStacks(t *testing.T) {
+	bc := loadCase(t, "five-cp")
+	files := nodeFiles(t, bc)
+	for _, n := range bc.cluster.Nodes {
+		fs := files[n.Name]
+		has := func(p string) bool { return ignfiles.Find(fs, p) != nil }
+		assert.Equal(t, n.Init, has("/etc/kubernetes/kubeadm/init.yaml"), n.Name)
+		assert.Equal(t, n.Init, has("/etc/systemd/system/kubeadm-init.service"), n.Name)
+		assert.Equal(t, !n.Init, has("/etc/kubernetes/kubeadm/join.yaml"), n.Name)
+		assert.Equal(t, n.Role == model.ControlPlane, has("/etc/containers/systemd/keepalived.container"), n.Name)
+		assert.Equal(t, n.Role == model.ControlPlane, has("/etc/haproxy/haproxy.cfg"), n.Name)
+		assert.Equal(t, n.Name, string(ignfiles.Find(fs, "/etc/hostname").Data))
+		net := string(ignfiles.Find(fs, "/etc/systemd/network/00-enp1s0.network").Data)
+		assert.Contains(t, net, "Address="+n.IP.String()+"/24\n")
+		if !n.Init {
+			join := string(ignfiles.Find(fs, "/etc/kubernetes/kubeadm/join.yaml").Data)
+			assert.Contains(t, join, "apiServerEndpoint: 192.168.50.10:8443")
+			assert.Contains(t, join, bc.bundle.DiscoveryHash())
+			assert.Equal(t, n.Role == model.ControlPlane, strings.Contains(join, "controlPlane:"), n.Name)
+		}
+		if n.Role == model.ControlPlane {
+			ka := string(ignfiles.Find(fs, "/etc/keepalived/keepalived.conf").Data)
+			assert.Contains(t, ka, "virtual_router_id 77")
+			assert.Contains(t, ka, "auth_pass "+bc.bundle.VRRPPassword, "VRRPv2 authenticates")
+			assert.NotContains(t, ka, "nopreempt", "preempt: true")
+			assert.Contains(t, ka, "unicast_src_ip "+n.IP.String())
+			assert.NotContains(t, ka, "        "+n.IP.String()+"\n", "a node is not its own peer")
+			hap := string(ignfiles.Find(fs, "/etc/haproxy/haproxy.cfg").Data)
+			assert.Contains(t, hap, "bind 192.168.50.10:8443")
+			for _, cp := range bc.cluster.ControlPlanes() {
+				assert.Contains(t, hap, "server "+cp.Name+" "+cp.IP.String()+":9443")
+			}
+		}
+	}
+	initYAML := string(ignfiles.Find(files["cp3"], "/etc/kubernetes/kubeadm/init.yaml").Data)
+	assert.Contains(t, initYAML, "controlPlaneEndpoint: 192.168.50.10:8443")
+	assert.Contains(t, initYAML, "bindPort: 9443")
+	assert.Contains(t, initYAML, "token: "+bc.bundle.BootstrapToken)
+}
+
+func TestSysextVerification(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	for _, tc := range []struct{ field, want string }{{"", ""}, {"\n  sha256: " + strings.ToUpper(sum), "sha256-" + sum}} {
+		src := strings.Replace(string(topology.Example), "\nsysext:\n  baseURL: https://extensions.flatcar.org/extensions", "\nsysext:\n  baseURL: https://extensions.flatcar.org/extensions"+tc.field, 1)
+		c, r, err := topology.Parse("t.yaml", []byte(src))
+		require.NoError(t, err, r.String())
+		b := loadCase(t, "flatcar-ha").bundle
+		res, err := Build(c, b, profiles.FS)
+		require.NoError(t, err)
+		cfg, _, err := ignfiles.Parse(res.Files[0].Data)
+		require.NoError(t, err)
+		var hash string
+		for _, f := range cfg.Storage.Files {
+			if strings.HasPrefix(f.Path, "/opt/extensions/kubernetes/") && f.Contents.Verification.Hash != nil {
+				hash = *f.Contents.Verification.Hash
+			}
+		}
+		assert.Equal(t, tc.want, hash)
+	}
+}

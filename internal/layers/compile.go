@@ -1,0 +1,145 @@
+package layers
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	cjson "github.com/clarketm/json"
+	butane "github.com/coreos/ignition/v2/butane/config"
+	"github.com/coreos/ignition/v2/butane/config/common"
+	"github.com/coreos/ignition/v2/config/v3_4"
+	"github.com/coreos/ignition/v2/config/v3_4/types"
+	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/secrets"
+)
+
+// Compiler turns nodes into Ignition configs. Layers whose rendered text is the same for many
+// nodes (base, worker) are translated once and merged once; it is safe for concurrent use.
+type Compiler struct {
+	Profile *Profile
+	cluster *model.Cluster
+	shared  *clusterView
+
+	translated sync.Map // sha256 of rendered Butane -> types.Config
+	merged     sync.Map // joined layer hashes -> types.Config
+}
+
+// NewCompiler returns a compiler of cluster c's nodes with profile p and bundle b.
+func NewCompiler(p *Profile, c *model.Cluster, b *secrets.Bundle) *Compiler {
+	return &Compiler{Profile: p, cluster: c, shared: newClusterView(c, b)}
+}
+
+// Node renders, translates and flattens n's layer stack and returns the validated Ignition
+// config as indented JSON.
+func (c *Compiler) Node(n model.Node) ([]byte, error) {
+	v := c.shared.forNode(n)
+	var cfg types.Config
+	var key strings.Builder
+	for i, l := range c.stack(n) {
+		src := l.source
+		if src == nil {
+			var err error
+			if src, err = c.Profile.Render(l.name, v); err != nil {
+				return nil, err
+			}
+		}
+		sum := sha256.Sum256(src)
+		key.Write(sum[:])
+		if m, ok := c.merged.Load(key.String()); ok {
+			cfg = m.(types.Config)
+			continue
+		}
+		layerCfg, err := c.translate(l.name, src, sum)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			cfg = layerCfg
+		} else {
+			// v3_4.Merge lets the child win: files by path, units by name.
+			cfg = v3_4.Merge(cfg, layerCfg)
+		}
+		c.merged.Store(key.String(), cfg)
+	}
+	return finish(cfg)
+}
+
+// stackEntry is one entry of a node's stack: a profile template, or an operator's snippet (source set).
+type stackEntry struct {
+	name   string
+	source []byte
+}
+
+// stack is the profile's layers for n, then the snippets that select n, in topology order.
+func (c *Compiler) stack(n model.Node) []stackEntry {
+	var out []stackEntry
+	for _, name := range c.Profile.Stack(n) {
+		out = append(out, stackEntry{name: name})
+	}
+	for _, s := range c.cluster.Snippets {
+		if s.AppliesTo(n) {
+			out = append(out, stackEntry{name: "snippet " + s.File, source: s.Source})
+		}
+	}
+	return out
+}
+
+func (c *Compiler) translate(layer string, src []byte, sum [32]byte) (types.Config, error) {
+	if t, ok := c.translated.Load(sum); ok {
+		return t.(types.Config), nil
+	}
+	opts := common.TranslateBytesOptions{TranslateOptions: common.TranslateOptions{NoResourceAutoCompression: true}, Raw: true}
+	// The document's own variant/version picks the translator, so a profile for another OS
+	// (fcos 1.5.0, say) needs no code; every layer must land on Ignition 3.4.0 to be merged.
+	out, rep, err := butane.TranslateBytes(src, opts)
+	// Strict: a Butane warning in our own templates is a bug, not something to ship.
+	if err != nil || len(rep.Entries) > 0 {
+		return types.Config{}, fmt.Errorf("layer %s of profile %s: Butane: %v\n%s", layer, c.Profile.Name, err, numbered(src, rep.String()))
+	}
+	var cfg types.Config
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		return types.Config{}, fmt.Errorf("layer %s: %w", layer, err)
+	}
+	if cfg.Ignition.Version != types.MaxVersion.String() {
+		return types.Config{}, fmt.Errorf("layer %s of profile %s translates to Ignition %s; layers must use a Butane version that gives %s (flatcar 1.1.0, fcos 1.5.0)", layer, c.Profile.Name, cfg.Ignition.Version, types.MaxVersion)
+	}
+	c.translated.Store(sum, cfg)
+	return cfg, nil
+}
+
+// finish marshals the flattened config and checks it with Ignition's own parser: a merge of
+// valid layers can still be invalid (two files claiming one path as file and directory, ...).
+func finish(cfg types.Config) ([]byte, error) {
+	// Butane marks uncompressed inline contents with an empty compression; drop the noise.
+	files := make([]types.File, len(cfg.Storage.Files))
+	for i, f := range cfg.Storage.Files {
+		if f.Contents.Compression != nil && *f.Contents.Compression == "" {
+			f.Contents.Compression = nil
+		}
+		files[i] = f
+	}
+	cfg.Storage.Files = files
+	out, err := cjson.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	_, rep, err := v3_4.Parse(out)
+	if err != nil || len(rep.Entries) > 0 {
+		return nil, fmt.Errorf("flattened config fails Ignition validation: %v %s", err, rep.String())
+	}
+	return append(out, '\n'), nil
+}
+
+// numbered prefixes a rendered layer with line numbers so Butane's line:col markers can be found.
+func numbered(src []byte, report string) string {
+	var b strings.Builder
+	b.WriteString(report)
+	b.WriteString("\nrendered layer:\n")
+	for i, l := range strings.Split(string(src), "\n") {
+		fmt.Fprintf(&b, "%4d  %s\n", i+1, l)
+	}
+	return b.String()
+}

@@ -1,0 +1,160 @@
+package layers
+
+import (
+	"net/netip"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ignigen/ignigen/internal/ignfiles"
+	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/secrets"
+)
+
+func layer(body string) *fstest.MapFile {
+	return &fstest.MapFile{Data: []byte("variant: flatcar\nversion: 1.1.0\n" + body)}
+}
+
+// testProfile has one file every layer writes, so the winner shows which layer came last.
+func testProfile(node string) fstest.MapFS {
+	write := func(who string) *fstest.MapFile {
+		return layer("storage:\n  files:\n    - path: /etc/who\n      overwrite: true\n      contents:\n        inline: " + who + "\n    - path: /etc/" + who + "\n")
+	}
+	return fstest.MapFS{
+		"t/files/x":                      {Data: []byte("{{ .Node.Name }}")},
+		"t/layers/base.bu":               write("base"),
+		"t/layers/worker.bu":             write("worker"),
+		"t/layers/control-plane.bu":      write("control-plane"),
+		"t/layers/init.bu":               write("init"),
+		"t/layers/join-worker.bu":        write("join-worker"),
+		"t/layers/join-control-plane.bu": write("join-control-plane"),
+		"t/layers/node.bu":               layer(node),
+	}
+}
+
+func testCluster(t *testing.T) (*model.Cluster, *secrets.Bundle) {
+	b, err := secrets.New(model.ECDSAP256, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	c := &model.Cluster{Name: "t", Nodes: []model.Node{
+		{Name: "cp", Role: model.ControlPlane, Init: true, IP: netip.MustParseAddr("10.0.0.2"), Priority: 150},
+		{Name: "w", Role: model.Worker, IP: netip.MustParseAddr("10.0.0.3")},
+	}}
+	return c, b
+}
+
+func TestLaterLayerWins(t *testing.T) {
+	c, b := testCluster(t)
+	p, err := LoadProfile(testProfile("storage:\n  files:\n    - path: /etc/node\n      contents:\n        inline: '{{ include \"x\" . }}'\n"), "t")
+	require.NoError(t, err)
+	comp := NewCompiler(p, c, b)
+	for _, tc := range []struct {
+		node model.Node
+		last string
+		all  []string
+	}{
+		{c.Nodes[0], "init", []string{"base", "control-plane", "init", "node"}},
+		{c.Nodes[1], "join-worker", []string{"base", "worker", "join-worker", "node"}},
+	} {
+		out, err := comp.Node(tc.node)
+		require.NoError(t, err)
+		_, files, err := ignfiles.Parse(out)
+		require.NoError(t, err)
+		assert.Equal(t, tc.last, string(ignfiles.Find(files, "/etc/who").Data), "the most specific layer that writes a path wins")
+		for _, l := range tc.all {
+			assert.NotNil(t, ignfiles.Find(files, "/etc/"+l), "layer %s is part of %s's stack", l, tc.node.Name)
+		}
+		assert.Equal(t, tc.node.Name, string(ignfiles.Find(files, "/etc/node").Data))
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	c, b := testCluster(t)
+	for _, tc := range []struct {
+		name, node, want string
+	}{
+		{"missing key", "storage:\n  files:\n    - path: /etc/{{ .NoSuchField }}\n", "NoSuchField"},
+		{"butane warning is fatal", "storage:\n  files:\n    - path: /etc/a\n      contents:\n        inline: a\n      unknown_key: 1\n", "unused key unknown_key"},
+		{"invalid ignition", "storage:\n  files:\n    - path: relative/path\n", "path not absolute"},
+		{"bad yaml", "storage: [\n", "layer node"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := LoadProfile(testProfile(tc.node), "t")
+			require.NoError(t, err)
+			_, err = NewCompiler(p, c, b).Node(c.Nodes[1])
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestMergeConflictCaught(t *testing.T) {
+	// Each layer is valid alone; together the lower layers' files sit beneath the node layer's symlink.
+	c, b := testCluster(t)
+	p, err := LoadProfile(testProfile("storage:\n  links:\n    - path: /etc\n      target: /tmp\n"), "t")
+	require.NoError(t, err)
+	_, err = NewCompiler(p, c, b).Node(c.Nodes[1])
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Ignition validation")
+}
+
+func TestWorkerViewHasNoSecrets(t *testing.T) {
+	c, b := testCluster(t)
+	v := NewView(c, b, c.Nodes[1])
+	assert.Nil(t, v.PKI)
+	assert.Nil(t, v.ControlPlane)
+	cp := NewView(c, b, c.Nodes[0])
+	assert.Len(t, cp.PKI, 8)
+	assert.Equal(t, b.VRRPPassword, cp.ControlPlane.VRRPPassword)
+}
+
+func TestSeconds(t *testing.T) {
+	for d, want := range map[time.Duration]string{300 * time.Millisecond: "0.3", time.Second: "1", 1250 * time.Millisecond: "1.25", 10 * time.Millisecond: "0.01"} {
+		assert.Equal(t, want, seconds(d))
+	}
+}
+
+func TestOtherVariantsAndVersions(t *testing.T) {
+	c, b := testCluster(t)
+	fsys := testProfile("")
+	// A Fedora CoreOS layer translates through the same code.
+	fsys["t/layers/node.bu"] = &fstest.MapFile{Data: []byte("variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /etc/fcos\n")}
+	p, err := LoadProfile(fsys, "t")
+	require.NoError(t, err)
+	out, err := NewCompiler(p, c, b).Node(c.Nodes[1])
+	require.NoError(t, err)
+	_, files, err := ignfiles.Parse(out)
+	require.NoError(t, err)
+	assert.NotNil(t, ignfiles.Find(files, "/etc/fcos"))
+
+	// A layer that lands on another Ignition version cannot be merged.
+	fsys["t/layers/node.bu"] = &fstest.MapFile{Data: []byte("variant: fcos\nversion: 1.6.0\n")}
+	p, err = LoadProfile(fsys, "t")
+	require.NoError(t, err)
+	_, err = NewCompiler(p, c, b).Node(c.Nodes[1])
+	assert.ErrorContains(t, err, "translates to Ignition 3.5.0")
+}
+
+func TestSnippetIsTheLastLayer(t *testing.T) {
+	c, b := testCluster(t)
+	c.Snippets = []model.Snippet{{
+		File:   "mine.bu",
+		Roles:  []model.Role{model.Worker},
+		Source: []byte("variant: flatcar\nversion: 1.1.0\nstorage:\n  files:\n    - path: /etc/who\n      overwrite: true\n      contents:\n        inline: mine\n"),
+	}}
+	p, err := LoadProfile(testProfile(""), "t")
+	require.NoError(t, err)
+	comp := NewCompiler(p, c, b)
+	for _, tc := range []struct {
+		node model.Node
+		who  string
+	}{{c.Nodes[0], "init"}, {c.Nodes[1], "mine"}} {
+		out, err := comp.Node(tc.node)
+		require.NoError(t, err)
+		_, files, err := ignfiles.Parse(out)
+		require.NoError(t, err)
+		assert.Equal(t, tc.who, string(ignfiles.Find(files, "/etc/who").Data), tc.node.Name)
+	}
+}

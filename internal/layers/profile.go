@@ -1,0 +1,94 @@
+package layers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"text/template"
+
+	"github.com/ignigen/ignigen/internal/model"
+)
+
+// Profile is one OS profile: its Butane layer templates and the file templates they include.
+type Profile struct {
+	Name      string
+	templates *template.Template
+	layers    map[string]bool
+}
+
+// LoadProfile parses profiles/<name>/layers/*.bu and files/* from fsys.
+func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
+	p := &Profile{Name: name, layers: map[string]bool{}}
+	root := template.New(name).Option("missingkey=error")
+	root.Funcs(template.FuncMap{
+		"include": func(file string, data any) (string, error) {
+			var b bytes.Buffer
+			if err := root.ExecuteTemplate(&b, "files/"+file, data); err != nil {
+				return "", err
+			}
+			return b.String(), nil
+		},
+		"indent": indent,
+		"quote":  quote,
+	})
+	for _, dir := range []string{"files", "layers"} {
+		entries, err := fs.ReadDir(fsys, path.Join(name, dir))
+		if err != nil {
+			return nil, fmt.Errorf("profile %q: %w", name, err)
+		}
+		for _, e := range entries {
+			src, err := fs.ReadFile(fsys, path.Join(name, dir, e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			tname := dir + "/" + e.Name()
+			if _, err := root.New(tname).Parse(string(src)); err != nil {
+				return nil, fmt.Errorf("profile %q: %w", name, err)
+			}
+			if dir == "layers" {
+				p.layers[strings.TrimSuffix(e.Name(), ".bu")] = true
+			}
+		}
+	}
+	p.templates = root
+	return p, nil
+}
+
+// Stack names the layers that make n's config, general to specific: a later layer wins.
+// Roles and user snippets extend this list; nothing else needs to change.
+func (p *Profile) Stack(n model.Node) []string {
+	return []string{"base", string(n.Role), string(n.Phase()), "node"}
+}
+
+// Render executes one layer template for a node.
+func (p *Profile) Render(layer string, v *View) ([]byte, error) {
+	if !p.layers[layer] {
+		return nil, fmt.Errorf("profile %q has no layer %q", p.Name, layer)
+	}
+	var b bytes.Buffer
+	if err := p.templates.ExecuteTemplate(&b, "layers/"+layer+".bu", v); err != nil {
+		return nil, fmt.Errorf("layer %s: %w", layer, err)
+	}
+	return b.Bytes(), nil
+}
+
+// indent prefixes every non-empty line with n spaces, for inline file contents in YAML block scalars.
+func indent(n int, s string) string {
+	pad := strings.Repeat(" ", n)
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = pad + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// quote makes any string a safe YAML scalar (JSON strings are YAML double-quoted strings).
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

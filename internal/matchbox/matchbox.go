@@ -1,0 +1,125 @@
+package matchbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/ignigen/ignigen/internal/build"
+)
+
+// Profile is a matchbox profile (profiles/ID.json).
+type Profile struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Boot       Boot   `json:"boot"`
+	IgnitionID string `json:"ignition_id"`
+}
+
+// Boot is what matchbox's /ipxe renders.
+type Boot struct {
+	Kernel string   `json:"kernel"`
+	Initrd []string `json:"initrd"`
+	Args   []string `json:"args"`
+}
+
+// Group selects a profile (groups/ID.json).
+type Group struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Profile  string            `json:"profile"`
+	Selector map[string]string `json:"selector"`
+}
+
+// File is one file to write, relative to matchbox's data directory.
+type File struct {
+	Path string
+	Data []byte
+	Mode fs.FileMode
+}
+
+// Export turns the build output in dir into matchbox files. url is where machines reach matchbox
+// (used in ignition.config.url). Nodes without a MAC cannot be selected and are returned in skipped.
+func Export(dir, url string) (files []File, skipped []string, err error) {
+	raw, err := os.ReadFile(filepath.Join(dir, build.ManifestFile))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s is not a build output: %w", dir, err)
+	}
+	var m build.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, nil, err
+	}
+	url = strings.TrimRight(url, "/")
+	for _, n := range m.Nodes {
+		if n.MAC == "" {
+			skipped = append(skipped, n.Name)
+			continue
+		}
+		cfg, err := os.ReadFile(filepath.Join(dir, filepath.Base(n.File)))
+		if err != nil {
+			return nil, nil, err
+		}
+		id := m.Cluster + "-" + n.Name
+		p := Profile{ID: id, Name: fmt.Sprintf("%s (%s) of cluster %s", n.Name, n.Role, m.Cluster), IgnitionID: id + ".ign"}
+		if m.PXE != nil {
+			p.Boot.Kernel = m.PXE.KernelURL
+			p.Boot.Initrd = append([]string{}, m.PXE.InitrdURLs...)
+			for _, u := range m.PXE.InitrdURLs {
+				p.Boot.Args = append(p.Boot.Args, "initrd="+path.Base(u))
+			}
+			p.Boot.Args = append(p.Boot.Args, "flatcar.first_boot=1", "ignition.config.url="+url+"/ignition?mac=${mac:hexhyp}")
+			p.Boot.Args = append(p.Boot.Args, m.PXE.ExtraArgs...)
+		}
+		g := Group{ID: id, Name: p.Name, Profile: id, Selector: map[string]string{"mac": n.MAC}}
+		pj, err := json.MarshalIndent(p, "", "  ")
+		if err != nil {
+			return nil, nil, err
+		}
+		gj, err := json.MarshalIndent(g, "", "  ")
+		if err != nil {
+			return nil, nil, err
+		}
+		files = append(files,
+			File{Path: "profiles/" + id + ".json", Data: append(pj, '\n'), Mode: 0o644},
+			File{Path: "groups/" + id + ".json", Data: append(gj, '\n'), Mode: 0o644},
+			// Control-plane configs hold CA keys: readable by the owner (matchbox's user) only.
+			File{Path: "ignition/" + id + ".ign", Data: cfg, Mode: 0o600})
+	}
+	return files, skipped, nil
+}
+
+// Write puts files under root, each replaced atomically; other clusters' files are left alone.
+func Write(root string, files []File) error {
+	for _, f := range files {
+		p := filepath.Join(root, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(p), ".ignigen-*")
+		if err != nil {
+			return err
+		}
+		_, err = tmp.Write(f.Data)
+		if err == nil {
+			err = tmp.Chmod(f.Mode)
+		}
+		if err == nil {
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), p)
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package testkit
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+
+	"github.com/ignigen/ignigen/internal/build"
+	"github.com/ignigen/ignigen/internal/cli"
+	"gopkg.in/yaml.v3"
+)
+
+// Build runs `ignigen build TOPOLOGY -o DIR [--secrets SECRETS]` in-process through cli.Run
+// and returns DIR (a fresh directory under t.TempDir()) with the manifest it wrote. secrets ""
+// lets the build create a bundle in DIR.
+func Build(t testing.TB, topology, secrets string) (string, build.Manifest) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	args := []string{"build", topology, "-o", out}
+	if secrets != "" {
+		args = append(args, "--secrets", secrets)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := cli.Run(args, &cli.Env{Stdout: &stdout, Stderr: &stderr}); code != cli.ExitOK {
+		t.Fatalf("testkit: ignigen %v: exit %d\n%s%s", args, code, stdout.String(), stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, build.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m build.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("testkit: %s: %v", build.ManifestFile, err)
+	}
+	return out, m
+}
+
+// WithSysextBaseURL writes a copy of the topology file with sysext.baseURL set to url into a
+// temporary directory and returns its path. Everything else is kept as written.
+func WithSysextBaseURL(t testing.TB, topology, url string) string {
+	t.Helper()
+	data, err := os.ReadFile(topology)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || doc.Kind != yaml.DocumentNode || doc.Content[0].Kind != yaml.MappingNode {
+		t.Fatalf("testkit: %s is not a YAML mapping: %v", topology, err)
+	}
+	top := doc.Content[0]
+	sysext := MapValue(top, "sysext")
+	if sysext == nil {
+		sysext = &yaml.Node{Kind: yaml.MappingNode}
+		top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "sysext"}, sysext)
+	}
+	if v := MapValue(sysext, "baseURL"); v != nil {
+		v.Value, v.Tag, v.Style = url, "!!str", 0
+	} else {
+		sysext.Content = append(sysext.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "baseURL"}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: url})
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), filepath.Base(topology))
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// MapValue returns the value of key in a YAML mapping node, or nil.
+func MapValue(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// SysextServer serves stand-ins for the Flatcar sysext-bakery's Kubernetes images on a
+// loopback port: GET /kubernetes-vX.Y.Z-x86-64.raw answers StandIn(name); anything else is 404.
+// It stops at the end of the test.
+type SysextServer struct {
+	URL string // base URL, no trailing slash
+
+	mu       sync.Mutex
+	requests []string
+}
+
+var sysextName = regexp.MustCompile(`^/(kubernetes-v[0-9]+\.[0-9]+\.[0-9]+-x86-64\.raw)$`)
+
+// StandIn is the body served for a sysext image: not an image, a recognisable marker.
+func StandIn(name string) []byte {
+	return []byte(fmt.Sprintf("ignigen integration test stand-in for the Flatcar sysext image %s\n", name))
+}
+
+// ServeSysext starts a SysextServer on 127.0.0.1.
+func ServeSysext(t testing.TB) *SysextServer {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &SysextServer{URL: "http://" + l.Addr().String()}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests = append(s.requests, r.Method+" "+r.URL.Path)
+		s.mu.Unlock()
+		m := sysextName.FindStringSubmatch(r.URL.Path)
+		if m == nil || r.Method != http.MethodGet {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(StandIn(m[1]))
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return s
+}
+
+// Requests returns the requests served so far ("GET /path").
+func (s *SysextServer) Requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.requests...)
+}

@@ -1,0 +1,100 @@
+package topology
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ignigen/ignigen/internal/model"
+)
+
+func TestExampleIsValid(t *testing.T) {
+	c, r, err := Parse("example.yaml", Example)
+	require.NoError(t, err, r.String())
+	assert.Empty(t, r.Entries, r.String())
+	assert.Len(t, c.ControlPlanes(), 3)
+	assert.Equal(t, []string{"node1-cp"}, initNodes(c))
+	assert.Equal(t, model.PhaseJoinControlPlane, c.Nodes[1].Phase())
+	assert.Equal(t, model.PhaseJoinWorker, c.Nodes[4].Phase())
+	assert.Equal(t, "192.168.122.30:6443", c.Endpoint.HostPort())
+	assert.Equal(t, "v1.35", c.Kubernetes.Minor)
+	assert.Equal(t, []int{200, 150, 50, 0, 0}, []int{c.Nodes[0].Priority, c.Nodes[1].Priority, c.Nodes[2].Priority, c.Nodes[3].Priority, c.Nodes[4].Priority})
+}
+
+func TestDefaults(t *testing.T) {
+	src := []byte(`apiVersion: ignigen.io/v1alpha1
+kind: Topology
+cluster: {name: tiny}
+controlPlane: {vip: 10.0.0.10}
+network: {cidr: 10.0.0.0/24, gateway: 10.0.0.1, dns: [10.0.0.1]}
+ssh: {authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgSYnmsur6ApeOWg47YLJciko/wUJqooIMvu0oXt6ea me"]}
+nodes:
+  - {name: cp, role: control-plane, ip: 10.0.0.11}
+`)
+	c, r, err := Parse("t.yaml", src)
+	require.NoError(t, err, r.String())
+	assert.Equal(t, DefaultKubernetesVersion, c.Kubernetes.Version)
+	assert.Equal(t, 6443, c.Endpoint.Port)
+	assert.Equal(t, 6444, c.Endpoint.BindPort)
+	assert.Equal(t, "10.244.0.0/16", c.Kubernetes.PodCIDR.String())
+	assert.Equal(t, model.ECDSAP256, c.Kubernetes.KeyAlgorithm)
+	assert.True(t, c.Nodes[0].Init)
+	assert.Equal(t, routerID("tiny"), c.VRRP.RouterID)
+	assert.GreaterOrEqual(t, c.VRRP.RouterID, 1)
+}
+
+func TestMarkedInitWins(t *testing.T) {
+	src := []byte(`apiVersion: ignigen.io/v1alpha1
+kind: Topology
+cluster: {name: tiny}
+controlPlane: {vip: 10.0.0.10}
+network: {cidr: 10.0.0.0/24, gateway: 10.0.0.1, dns: [10.0.0.1]}
+ssh: {authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgSYnmsur6ApeOWg47YLJciko/wUJqooIMvu0oXt6ea me"]}
+nodes:
+  - {name: a, role: control-plane, ip: 10.0.0.11}
+  - {name: b, role: control-plane, ip: 10.0.0.12, init: true}
+  - {name: c, role: control-plane, ip: 10.0.0.13}
+`)
+	c, r, err := Parse("t.yaml", src)
+	require.NoError(t, err, r.String())
+	assert.Equal(t, []string{"b"}, initNodes(c))
+	assert.Equal(t, 200, c.Nodes[1].Priority)
+	assert.Equal(t, 150, c.Nodes[0].Priority)
+	assert.Equal(t, 50, c.Nodes[2].Priority)
+}
+
+func TestPrioritiesSpread(t *testing.T) {
+	for _, tc := range []struct {
+		cps  int
+		want []int
+	}{
+		{1, []int{200}},
+		{2, []int{200, 150}},
+		{3, []int{200, 150, 50}},
+		{5, []int{200, 150, 117, 84, 51}},
+	} {
+		nodes := make([]model.Node, tc.cps+1)
+		for i := range tc.cps {
+			nodes[i] = model.Node{Role: model.ControlPlane, Init: i == 0}
+		}
+		nodes[tc.cps] = model.Node{Role: model.Worker}
+		(&validator{}).priorities(nodes)
+		var got []int
+		for _, n := range nodes[:tc.cps] {
+			got = append(got, n.Priority)
+		}
+		assert.Equal(t, tc.want, got, "%d control-plane nodes", tc.cps)
+		assert.Zero(t, nodes[tc.cps].Priority)
+	}
+}
+
+func initNodes(c *model.Cluster) []string {
+	var out []string
+	for _, n := range c.Nodes {
+		if n.Init {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
