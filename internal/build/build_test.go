@@ -144,14 +144,14 @@ func TestWorkersHoldNoPrivateKey(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			bc := loadCase(t, name)
 			files := nodeFiles(t, bc)
-			for _, n := range bc.cluster.Nodes {
+			for i, n := range bc.cluster.Nodes {
 				var keys []string
 				for _, f := range files[n.Name] {
 					if bytes.Contains(f.Data, []byte("PRIVATE KEY")) {
 						keys = append(keys, f.Path)
 					}
 				}
-				raw := bc.result.Files[n.Index].Data
+				raw := bc.result.Files[i].Data
 				if n.Role == model.Worker {
 					assert.Empty(t, keys, "worker %s holds private keys", n.Name)
 					assert.NotContains(t, string(raw), "PRIVATE", "raw config of worker %s", n.Name)

@@ -120,12 +120,11 @@ type Sysext struct {
 
 // Node is one machine.
 type Node struct {
-	Name  string
-	Role  Role
-	IP    netip.Addr
-	MAC   string // lower-case colon form, empty if unknown
-	Init  bool   // runs kubeadm init
-	Index int    // position in the topology file
+	Name string
+	Role Role
+	IP   netip.Addr
+	MAC  string // lower-case colon form, empty if unknown
+	Init bool   // runs kubeadm init
 	// Priority is keepalived's base priority (control-plane nodes only).
 	Priority int
 	VM       VM // the top-level vm section with this node's overrides

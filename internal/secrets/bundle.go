@@ -134,9 +134,6 @@ func randomString(r io.Reader, n int) (string, error) {
 // TokenRE is kubeadm's bootstrap token format.
 var TokenRE = regexp.MustCompile(`\A([a-z0-9]{6})\.([a-z0-9]{16})\z`)
 
-// TokenID is the public half of the bootstrap token.
-func (b *Bundle) TokenID() string { return b.BootstrapToken[:6] }
-
 // CACert returns the cluster CA certificate.
 func (b *Bundle) CACert() *x509.Certificate {
 	c, err := pki.ParseCert([]byte(b.CAs["ca"].Cert))

@@ -375,7 +375,7 @@ func (v *validator) nodes(specs []NodeSpec, c *model.Cluster) []model.Node {
 	var marked []int
 	for i, s := range specs {
 		p := fmt.Sprintf("nodes.%d", i)
-		n := model.Node{Name: s.Name, Index: i}
+		n := model.Node{Name: s.Name}
 		switch {
 		case s.Name == "":
 			v.errorf(p+".name", "give every node a host name", "node %d has no name", i)
