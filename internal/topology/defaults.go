@@ -33,3 +33,10 @@ const (
 	// Oldest minor whose kubeadm reads v1beta4 and knows ECDSA-P256.
 	MinKubernetesMinor = 31
 )
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

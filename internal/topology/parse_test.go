@@ -79,7 +79,7 @@ func TestPrioritiesSpread(t *testing.T) {
 			nodes[i] = model.Node{Role: model.ControlPlane, Init: i == 0}
 		}
 		nodes[tc.cps] = model.Node{Role: model.Worker}
-		(&validator{}).priorities(nodes)
+		assignPriorities(nodes)
 		var got []int
 		for _, n := range nodes[:tc.cps] {
 			got = append(got, n.Priority)

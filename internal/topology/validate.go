@@ -2,7 +2,6 @@ package topology
 
 import (
 	"fmt"
-	"hash/fnv"
 	"net"
 	"net/netip"
 	"net/url"
@@ -31,23 +30,13 @@ func (v *validator) warnf(path, hint, format string, args ...any) {
 	v.r.Warnf(v.idx.pos(path), path, hint, format, args...)
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 var (
-	dnsLabelRE      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	k8sVersionRE    = regexp.MustCompile(`^v1\.(\d+)\.(\d+)$`)
-	semverRE        = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
-	ifaceRE         = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,15}$`)
-	sshKeyRE        = regexp.MustCompile(`^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$`)
-	imageTagRE      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	imageDigestRE   = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-	sha256RE        = regexp.MustCompile(`^[a-f0-9]{64}$`)
-	imageRepoPartRE = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*$`)
+	dnsLabelRE   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	k8sVersionRE = regexp.MustCompile(`^v1\.(\d+)\.(\d+)$`)
+	semverRE     = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
+	ifaceRE      = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,15}$`)
+	sshKeyRE     = regexp.MustCompile(`^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$`)
+	sha256RE     = regexp.MustCompile(`^[a-f0-9]{64}$`)
 )
 
 func (v *validator) cluster(f *File) *model.Cluster {
@@ -154,62 +143,6 @@ func dnsNameOK(s string) bool {
 	return true
 }
 
-// prefix parses an IPv4 CIDR that must be written in its canonical (masked) form.
-func (v *validator) prefix(path, s string) netip.Prefix {
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		v.errorf(path, "write an IPv4 network as ADDRESS/BITS, e.g. 10.244.0.0/16", "%q is not a CIDR", s)
-		return netip.Prefix{}
-	}
-	if !p.Addr().Is4() {
-		v.errorf(path, "use an IPv4 network; IPv6 is not supported yet", "%q is not an IPv4 network", s)
-		return netip.Prefix{}
-	}
-	if p.Masked() != p {
-		v.errorf(path, fmt.Sprintf("write the network address: %s", p.Masked()), "%q has host bits set", s)
-		return netip.Prefix{}
-	}
-	return p
-}
-
-func (v *validator) addr(path, s string) netip.Addr {
-	if s == "" {
-		v.errorf(path, "give an IPv4 address such as 192.168.122.10", "address is missing")
-		return netip.Addr{}
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		v.errorf(path, "write an IPv4 address such as 192.168.122.10 (no prefix length)", "%q is not an IPv4 address", s)
-		return netip.Addr{}
-	}
-	return a
-}
-
-// inNetwork reports whether a is a usable host address of p (not its network or broadcast address).
-func (v *validator) inNetwork(path string, a netip.Addr, p netip.Prefix, what string) {
-	if !a.IsValid() || !p.IsValid() {
-		return
-	}
-	if !p.Contains(a) {
-		v.errorf(path, fmt.Sprintf("pick an address inside network.cidr %s, or widen network.cidr", p), "%s %s is outside the node network %s", what, a, p)
-		return
-	}
-	if p.Bits() <= 30 && a == p.Addr() {
-		v.errorf(path, "pick a host address; the first and last addresses of the network are reserved", "%s %s is the network address of %s", what, a, p)
-	}
-	if p.Bits() <= 30 && a == broadcast(p) {
-		v.errorf(path, "pick a host address; the first and last addresses of the network are reserved", "%s %s is the broadcast address of %s", what, a, p)
-	}
-}
-
-func broadcast(p netip.Prefix) netip.Addr {
-	b := p.Addr().As4()
-	host := uint32(1)<<(32-p.Bits()) - 1
-	n := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	n |= host
-	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
-}
-
 func (v *validator) network(n *NetworkSpec) model.Network {
 	out := model.Network{Interface: orDefault(n.Interface, DefaultInterface)}
 	if n.CIDR == "" {
@@ -291,14 +224,6 @@ func (v *validator) controlPlane(cp *ControlPlaneSpec, c *model.Cluster) (model.
 	return e, vr
 }
 
-// routerID derives a stable VRRP router ID from the cluster name, so two clusters on one
-// segment rarely collide without anyone choosing numbers.
-func routerID(name string) int {
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	return int(h.Sum32()%255) + 1
-}
-
 func (v *validator) port(path string, p int) {
 	if p < 1 || p > 65535 {
 		v.errorf(path, "use a TCP port from 1 to 65535", "port %d is out of range", p)
@@ -315,52 +240,6 @@ func (v *validator) sshKeys(keys []string) []string {
 		}
 	}
 	return keys
-}
-
-// image checks a container image reference is pinned to a tag or digest, never latest.
-func (v *validator) image(path, ref string) string {
-	name, tag, digest := splitImage(ref)
-	hint := "pin an exact tag, e.g. " + map[string]string{"images.keepalived": DefaultKeepalived, "images.haproxy": DefaultHAProxy, "images.ciliumCLI": DefaultCiliumCLI}[path]
-	switch {
-	case !imageNameOK(name):
-		v.errorf(path, hint, "%q is not a container image reference", ref)
-	case digest != "" && !imageDigestRE.MatchString(digest):
-		v.errorf(path, "write a digest as sha256:<64 hex digits>", "image %q has a malformed digest", ref)
-	case tag == "" && digest == "":
-		v.errorf(path, hint, "image %q has no tag: nodes would run whatever is newest when they boot", ref)
-	case tag == "latest":
-		v.errorf(path, hint, "image %q uses the tag latest: nodes would run whatever is newest when they boot", ref)
-	case tag != "" && !imageTagRE.MatchString(tag):
-		v.errorf(path, hint, "image %q has a malformed tag", ref)
-	}
-	return ref
-}
-
-func splitImage(ref string) (name, tag, digest string) {
-	name = ref
-	if i := strings.Index(name, "@"); i >= 0 {
-		name, digest = name[:i], name[i+1:]
-	}
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		name, tag = name[:i], name[i+1:]
-	}
-	return name, tag, digest
-}
-
-func imageNameOK(name string) bool {
-	parts := strings.Split(name, "/")
-	if name == "" || len(parts) < 2 {
-		return false // require a registry-qualified name: Podman's short-name resolution differs per host
-	}
-	for i, p := range parts {
-		if i == 0 && strings.ContainsAny(p, ".:") {
-			continue // registry host[:port]
-		}
-		if !imageRepoPartRE.MatchString(p) {
-			return false
-		}
-	}
-	return strings.ContainsAny(parts[0], ".:") || parts[0] == "localhost"
 }
 
 func (v *validator) nodes(specs []NodeSpec, c *model.Cluster) []model.Node {
@@ -438,85 +317,6 @@ func (v *validator) nodes(specs []NodeSpec, c *model.Cluster) []model.Node {
 		nodes = append(nodes, n)
 	}
 	v.chooseInit(nodes, marked)
-	v.priorities(nodes)
+	assignPriorities(nodes)
 	return nodes
-}
-
-// chooseInit marks the node that runs kubeadm init: the one marked, else the first control plane.
-func (v *validator) chooseInit(nodes []model.Node, marked []int) {
-	cps := 0
-	for _, n := range nodes {
-		if n.Role == model.ControlPlane {
-			cps++
-		}
-	}
-	switch {
-	case cps == 0:
-		v.errorf("nodes", "give at least one node `role: control-plane`", "the topology has no control-plane node")
-		return
-	case len(marked) > 1:
-		for _, i := range marked[1:] {
-			v.errorf(fmt.Sprintf("nodes.%d.init", i), fmt.Sprintf("exactly one node initialises the cluster: keep `init: true` on %q only", nodes[marked[0]].Name), "node %q is also marked init", nodes[i].Name)
-		}
-		return
-	case len(marked) == 1:
-		nodes[marked[0]].Init = true
-	default:
-		for i := range nodes {
-			if nodes[i].Role == model.ControlPlane {
-				nodes[i].Init = true
-				break
-			}
-		}
-	}
-	if cps%2 == 0 {
-		v.warnf("nodes", "use an odd number (1, 3 or 5): etcd needs a majority, so an even count tolerates no more failures than one node fewer", "%d control-plane nodes", cps)
-	}
-}
-
-// priorities gives keepalived's base priority: the init node 200, the others spread evenly from
-// 150 down to 50 in file order. Wide steps matter: a backup's VRRPv3 takeover delay is skewed by
-// (256-priority)/256 of an advert interval, and nearly equal priorities let two backups time out
-// together and both claim the VIP for a moment.
-func (v *validator) priorities(nodes []model.Node) {
-	others := 0
-	for _, n := range nodes {
-		if n.Role == model.ControlPlane && !n.Init {
-			others++
-		}
-	}
-	step := 100
-	if others > 1 {
-		step = max(1, 100/(others-1))
-	}
-	next := 150
-	for i := range nodes {
-		switch {
-		case nodes[i].Role != model.ControlPlane:
-		case nodes[i].Init:
-			nodes[i].Priority = 200
-		default:
-			nodes[i].Priority = max(1, next)
-			next -= step
-		}
-	}
-}
-
-func (v *validator) overlaps(c *model.Cluster) {
-	nets := []struct {
-		path string
-		p    netip.Prefix
-	}{{"network.cidr", c.Network.CIDR}, {"kubernetes.podCIDR", c.Kubernetes.PodCIDR}, {"kubernetes.serviceCIDR", c.Kubernetes.ServiceCIDR}}
-	for i := range nets {
-		for j := i + 1; j < len(nets); j++ {
-			a, b := nets[i], nets[j]
-			if a.p.IsValid() && b.p.IsValid() && a.p.Overlaps(b.p) {
-				rel := "overlaps"
-				if a.p == b.p {
-					rel = "is the same range as"
-				}
-				v.errorf(b.path, fmt.Sprintf("choose a range that does not overlap %s (%s)", a.path, a.p), "%s %s %s", b.p, rel, a.p)
-			}
-		}
-	}
 }

@@ -1,0 +1,156 @@
+package topology
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ignigen/ignigen/internal/report"
+)
+
+// syntaxPos finds where a YAML syntax error is. yaml.v3 names only a line, and not reliably: for
+// parser errors the (0-based) line where the enclosing construct began, for an unclosed quote the
+// end of the file. The error is just past the longest prefix of the file that still parses: first
+// the longest prefix of whole lines, then the longest prefix of the next line (with its open
+// brackets closed, so that "[1, x" is fine up to where it goes wrong). reported is yaml.v3's line:
+// prefixes that reach past it are taken to fail, which keeps this to a few parses on large files.
+//
+// With tab set (the error may be about a tab), a tab in the line's indentation is the position,
+// and atTab says so.
+func syntaxPos(data []byte, reported int, tab bool) (pos report.Pos, atTab bool) {
+	parses := func(b []byte) bool {
+		var n yaml.Node
+		return yaml.Unmarshal(b, &n) == nil
+	}
+	starts := []int{0}
+	for i, c := range data {
+		if c == '\n' && i+1 < len(data) {
+			starts = append(starts, i+1)
+		}
+	}
+	starts = append(starts, len(data))
+	lines := len(starts) - 1
+	good := 0 // the first good lines parse
+	for n := min(reported+1, lines-1); n > 0; n-- {
+		if parses(data[:starts[n]]) {
+			good = n
+			break
+		}
+	}
+	base, line := data[:starts[good]], data[starts[good]:starts[good+1]]
+	line = bytes.TrimRight(line, "\r\n")
+	indent := len(line) - len(bytes.TrimLeft(line, " \t"))
+	if i := bytes.IndexByte(line[:indent], '\t'); tab && i >= 0 {
+		return report.Pos{Line: good + 1, Col: i + 1}, true
+	}
+	_, _, comment := openFlow(line)
+	line = bytes.TrimRight(line[:comment], " \t")
+	col := 0
+	buf := append([]byte{}, base...)
+	for c := 1; c <= len(line); c++ {
+		if c < len(line) && !utf8.RuneStart(line[c]) {
+			continue
+		}
+		closer, _, _ := openFlow(line[:c])
+		if parses(append(append(buf[:len(base)], line[:c]...), closer...)) {
+			col = c
+		}
+	}
+	if c := bytes.LastIndex(line[:col], []byte(": ")); col < len(line) && line[col] == ':' && c < 0 {
+		// A key where a value's continuation was expected (mapping values are not allowed here):
+		// the key is misplaced, not its colon.
+		col = len(line) - len(bytes.TrimLeft(line, " "))
+	}
+	if col == len(line) {
+		// The line is fine once its brackets are closed: point at the bracket left open.
+		if _, open, _ := openFlow(line); open >= 0 {
+			col = open
+		}
+	}
+	return report.Pos{Line: good + 1, Col: utf8.RuneCount(line[:col]) + 1}, false
+}
+
+// openFlow returns what closes the flow brackets still open at the end of s (a line, read
+// roughly as YAML: quotes and comments skipped), the offset of the innermost one (-1: none), and
+// where a comment starts (len(s): none).
+func openFlow(s []byte) (closer []byte, innermost, comment int) {
+	var stack []int
+	var quote byte
+	comment = len(s)
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if quote != 0 {
+			switch {
+			case quote == '"' && ch == '\\':
+				i++
+			case ch == quote:
+				quote = 0
+			}
+			continue
+		}
+		start := i == 0 || bytes.IndexByte([]byte(" \t[{,:"), s[i-1]) >= 0
+		switch {
+		case ch == '#' && start:
+			comment, i = i, len(s)
+		case (ch == '"' || ch == '\'') && start:
+			quote = ch
+		case (ch == '[' || ch == '{') && (start || len(stack) > 0):
+			stack = append(stack, i)
+		case (ch == ']' || ch == '}') && len(stack) > 0 && s[stack[len(stack)-1]] == map[byte]byte{']': '[', '}': '{'}[ch]:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	innermost = -1
+	for j := len(stack) - 1; j >= 0; j-- {
+		closer = append(closer, map[byte]byte{'[': ']', '{': '}'}[s[stack[j]]])
+	}
+	if len(stack) > 0 {
+		innermost = stack[len(stack)-1]
+	}
+	return closer, innermost, comment
+}
+
+var yamlLinePrefixRE = regexp.MustCompile(`^line (\d+): `)
+
+// yamlErrorLine returns the line yaml.v3 names in a syntax error, or a large number if none.
+func yamlErrorLine(err error) int {
+	m := yamlLinePrefixRE.FindStringSubmatch(strings.TrimPrefix(err.Error(), "yaml: "))
+	if m == nil {
+		return 1 << 30
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// yamlErrorText turns a yaml.v3 syntax error into a message (without its unreliable line) and a hint.
+func yamlErrorText(err error) (msg, hint string) {
+	s := strings.TrimPrefix(err.Error(), "yaml: ")
+	s = yamlLinePrefixRE.ReplaceAllString(s, "")
+	hint = "fix the YAML syntax here"
+	for _, h := range yamlHints {
+		if strings.Contains(s, h[0]) {
+			hint = h[1]
+			break
+		}
+	}
+	return "invalid YAML: " + s, hint
+}
+
+const yamlTabHint = "indent with spaces: YAML forbids tabs in indentation"
+
+var yamlHints = [][2]string{
+	{"tab character", yamlTabHint},
+	{"mapping values are not allowed", "line this key up with the keys above it, or quote a value that contains ': '"},
+	{"did not find expected key", "line this up with the keys above it, or quote a value that starts with a special character"},
+	{"did not find expected ',' or ']'", "close the list with ']' and separate its items with ','"},
+	{"did not find expected ',' or '}'", "close the mapping with '}' and separate its fields with ','"},
+	{"did not find expected '-' indicator", "line the list items up under each other, each starting with '- '"},
+	{"found unexpected end of stream", "close the quote or bracket opened here"},
+	{"found character that cannot start any token", "quote the value: it starts with a character YAML reserves, such as @ or `"},
+	{"could not find expected ':'", "write `key: value`, with a space after the colon"},
+	{"did not find expected node content", "give a value here, quoted if it starts with a special character"},
+}
