@@ -15,12 +15,15 @@ const (
 	DefaultTokenTTL       = "168h"
 	DefaultPort           = 6443
 	DefaultBindPort       = 6444
-	DefaultAdvertInterval = "300ms"
-	DefaultInterface      = "eth0"
-	DefaultKeepalived     = "docker.io/osixia/keepalived:2.0.20"
-	DefaultHAProxy        = "docker.io/library/haproxy:3.0.10-alpine"
-	DefaultCiliumCLI      = "quay.io/cilium/cilium-cli:v0.18.7"
-	DefaultSysextBaseURL  = "https://extensions.flatcar.org/extensions"
+	DefaultVRRPVersion    = 3
+	DefaultAdvertInterval = "300ms" // VRRP version 3
+	// VRRPv2 counts adverts in whole seconds; 1s is keepalived's own default.
+	DefaultAdvertIntervalV2 = "1s"
+	DefaultInterface        = "eth0"
+	DefaultKeepalived       = "docker.io/osixia/keepalived:2.0.20"
+	DefaultHAProxy          = "docker.io/library/haproxy:3.0.10-alpine"
+	DefaultCiliumCLI        = "quay.io/cilium/cilium-cli:v0.18.7"
+	DefaultSysextBaseURL    = "https://extensions.flatcar.org/extensions"
 	// libvirt/QEMU VMs (vm section): kubeadm's preflight wants 2 CPUs and 1700 MB on control planes.
 	DefaultVMMemoryMiB = 4096
 	DefaultVMCPUs      = 2
@@ -39,4 +42,12 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// defaultAdvertInterval is the advert interval for a VRRP version when none is written.
+func defaultAdvertInterval(version int) string {
+	if version == 2 {
+		return DefaultAdvertIntervalV2
+	}
+	return DefaultAdvertInterval
 }

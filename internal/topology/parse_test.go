@@ -2,6 +2,7 @@ package topology
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,6 +43,32 @@ nodes:
 	assert.True(t, c.Nodes[0].Init)
 	assert.Equal(t, routerID("tiny"), c.VRRP.RouterID)
 	assert.GreaterOrEqual(t, c.VRRP.RouterID, 1)
+}
+
+// TestAdvertIntervalFollowsVersion: an unset advert interval suits the VRRP version written.
+func TestAdvertIntervalFollowsVersion(t *testing.T) {
+	for _, tc := range []struct {
+		vrrp string
+		want time.Duration
+	}{
+		{"{}", 300 * time.Millisecond},
+		{"{version: 3}", 300 * time.Millisecond},
+		{"{version: 2}", time.Second},
+		{"{version: 2, advertInterval: 3s}", 3 * time.Second},
+	} {
+		src := []byte(`apiVersion: ignigen.io/v1alpha1
+kind: Topology
+cluster: {name: tiny}
+controlPlane: {vip: 10.0.0.10, vrrp: ` + tc.vrrp + `}
+network: {cidr: 10.0.0.0/24, gateway: 10.0.0.1, dns: [10.0.0.1]}
+ssh: {authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgSYnmsur6ApeOWg47YLJciko/wUJqooIMvu0oXt6ea me"]}
+nodes:
+  - {name: cp, role: control-plane, ip: 10.0.0.11}
+`)
+		c, r, err := Parse("t.yaml", src)
+		require.NoError(t, err, "vrrp: %s\n%s", tc.vrrp, r.String())
+		assert.Equal(t, tc.want, c.VRRP.AdvertInterval, "vrrp: %s", tc.vrrp)
+	}
 }
 
 func TestMarkedInitWins(t *testing.T) {

@@ -193,7 +193,7 @@ func (v *validator) controlPlane(cp *ControlPlaneSpec, c *model.Cluster) (model.
 		v.errorf("controlPlane.bindPort", "HAProxy and kube-apiserver run on the same nodes: give them different ports (defaults 6443 and 6444)", "bind port %d equals the load-balancer port", e.BindPort)
 	}
 
-	vr := model.VRRP{Version: 3, RouterID: routerID(c.Name)}
+	vr := model.VRRP{Version: DefaultVRRPVersion, RouterID: routerID(c.Name)}
 	if cp.VRRP.Version != nil {
 		vr.Version = *cp.VRRP.Version
 		if vr.Version != 2 && vr.Version != 3 {
@@ -206,7 +206,7 @@ func (v *validator) controlPlane(cp *ControlPlaneSpec, c *model.Cluster) (model.
 			v.errorf("controlPlane.vrrp.routerID", "use a VRRP router ID from 1 to 255 that no other cluster on this network uses, or omit it to derive one from the cluster name", "router ID %d is out of range", vr.RouterID)
 		}
 	}
-	ai := orDefault(cp.VRRP.AdvertInterval, DefaultAdvertInterval)
+	ai := orDefault(cp.VRRP.AdvertInterval, defaultAdvertInterval(vr.Version))
 	d, err := time.ParseDuration(ai)
 	switch {
 	case err != nil:
