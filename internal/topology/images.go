@@ -11,13 +11,17 @@ var (
 	imageRepoPartRE = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*$`)
 )
 
-// image checks a container image reference is pinned to a tag or digest, never latest.
+// image checks a container image reference names its registry and is pinned to a tag or
+// digest, never latest.
 func (v *validator) image(path, ref string) string {
 	name, tag, digest := splitImage(ref)
-	hint := "pin an exact tag, e.g. " + map[string]string{"images.keepalived": DefaultKeepalived, "images.haproxy": DefaultHAProxy, "images.ciliumCLI": DefaultCiliumCLI}[path]
+	example := map[string]string{"images.keepalived": DefaultKeepalived, "images.haproxy": DefaultHAProxy, "images.ciliumCLI": DefaultCiliumCLI}[path]
+	hint := "pin an exact tag, e.g. " + example
 	switch {
-	case !imageNameOK(name):
+	case !imageRepositoryOK(name):
 		v.errorf(path, hint, "%q is not a container image reference", ref)
+	case !hasRegistry(name):
+		v.errorf(path, registryHint(name, tag, digest, example), "image %q names no registry: Podman resolves a short name differently on each host", ref)
 	case digest != "" && !imageDigestRE.MatchString(digest):
 		v.errorf(path, "write a digest as sha256:<64 hex digits>", "image %q has a malformed digest", ref)
 	case tag == "" && digest == "":
@@ -28,6 +32,25 @@ func (v *validator) image(path, ref string) string {
 		v.errorf(path, hint, "image %q has a malformed tag", ref)
 	}
 	return ref
+}
+
+// registryHint suggests the full name of a short one, as Docker Hub (which Docker assumes) names
+// it, keeping a pinned tag or digest, else taking the default's tag when it is the same image.
+func registryHint(name, tag, digest, example string) string {
+	full := "docker.io/" + name
+	if !strings.Contains(name, "/") {
+		full = "docker.io/library/" + name
+	}
+	switch exampleName, exampleTag, _ := splitImage(example); {
+	case digest != "":
+		return "write the registry in front, e.g. " + full + "@" + digest
+	case tag != "" && tag != "latest":
+		return "write the registry in front, e.g. " + full + ":" + tag
+	case full == exampleName:
+		return "write the registry in front and pin a tag, e.g. " + full + ":" + exampleTag
+	default:
+		return "write the registry in front and pin a tag, e.g. " + full + ":VERSION"
+	}
 }
 
 func splitImage(ref string) (name, tag, digest string) {
@@ -41,18 +64,23 @@ func splitImage(ref string) (name, tag, digest string) {
 	return name, tag, digest
 }
 
-func imageNameOK(name string) bool {
+// hasRegistry reports whether a repository name starts with a registry host[:port]. A short name
+// is refused: Podman's short-name resolution differs per host.
+func hasRegistry(name string) bool {
+	first, _, qualified := strings.Cut(name, "/")
+	return qualified && (strings.ContainsAny(first, ".:") || first == "localhost")
+}
+
+// imageRepositoryOK checks the path components of a repository name, after its registry if any.
+func imageRepositoryOK(name string) bool {
 	parts := strings.Split(name, "/")
-	if name == "" || len(parts) < 2 {
-		return false // require a registry-qualified name: Podman's short-name resolution differs per host
+	if hasRegistry(name) {
+		parts = parts[1:]
 	}
-	for i, p := range parts {
-		if i == 0 && strings.ContainsAny(p, ".:") {
-			continue // registry host[:port]
-		}
+	for _, p := range parts {
 		if !imageRepoPartRE.MatchString(p) {
 			return false
 		}
 	}
-	return strings.ContainsAny(parts[0], ".:") || parts[0] == "localhost"
+	return name != ""
 }
