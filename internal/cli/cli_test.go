@@ -260,11 +260,16 @@ func TestForeignOutputDirRefused(t *testing.T) {
 	assert.Contains(t, res.stderr, "(nothing was changed)")
 	assert.Equal(t, before, tree(t, work), "the directory and everything beside it untouched")
 
-	// A file where DIR should be is refused too.
+	// A file where DIR should be is refused too, in the same words with or without --secrets.
+	bundle := filepath.Join(t.TempDir(), "bundle.yaml")
+	require.Equal(t, ExitOK, run("secrets", "create", bundle).code)
 	file := filepath.Join(work, "topology.yaml")
-	res = run("build", topo, "-o", file)
-	assert.Equal(t, ExitFailed, res.code)
-	assert.Equal(t, before, tree(t, work))
+	for _, extra := range [][]string{nil, {"--secrets", bundle}} {
+		res = run(append([]string{"build", topo, "-o", file}, extra...)...)
+		assert.Equal(t, ExitFailed, res.code)
+		assert.Equal(t, "ignigen build: writing "+file+": output "+file+" exists and is not a directory; choose another -o (nothing was changed)\n", res.stderr, "build %v", extra)
+		assert.Equal(t, before, tree(t, work))
+	}
 
 	// An empty directory is fine to fill.
 	empty := filepath.Join(work, "empty")
