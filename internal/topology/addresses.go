@@ -63,21 +63,26 @@ func broadcast(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
 
+// overlaps reports node, pod and service networks that share addresses, at the one the user wrote.
 func (v *validator) overlaps(c *model.Cluster) {
-	nets := []struct {
-		path string
-		p    netip.Prefix
-	}{{"network.cidr", c.Network.CIDR}, {"kubernetes.podCIDR", c.Kubernetes.PodCIDR}, {"kubernetes.serviceCIDR", c.Kubernetes.ServiceCIDR}}
-	for i := range nets {
-		for j := i + 1; j < len(nets); j++ {
-			a, b := nets[i], nets[j]
-			if a.p.IsValid() && b.p.IsValid() && a.p.Overlaps(b.p) {
-				rel := "overlaps"
-				if a.p == b.p {
-					rel = "is the same range as"
-				}
-				v.errorf(b.path, fmt.Sprintf("choose a range that does not overlap %s (%s)", a.path, a.p), "%s %s %s", b.p, rel, a.p)
+	nets := map[string]netip.Prefix{"network.cidr": c.Network.CIDR, "kubernetes.podCIDR": c.Kubernetes.PodCIDR, "kubernetes.serviceCIDR": c.Kubernetes.ServiceCIDR}
+	paths := []string{"network.cidr", "kubernetes.podCIDR", "kubernetes.serviceCIDR"}
+	for i := range paths {
+		for j := i + 1; j < len(paths); j++ {
+			at, other, otherDefaulted := v.conflictAt(paths[i], paths[j])
+			p, q := nets[at], nets[other]
+			if !p.IsValid() || !q.IsValid() || !p.Overlaps(q) {
+				continue
 			}
+			rel := "overlaps"
+			if p == q {
+				rel = "is the same range as"
+			}
+			if otherDefaulted {
+				v.errorf(at, fmt.Sprintf("choose a range that does not overlap it, or set %s to a range that does not overlap %s", other, p), "%s %s %s, the default of %s", p, rel, q, other)
+				continue
+			}
+			v.errorf(at, fmt.Sprintf("choose a range that does not overlap %s (%s)", other, q), "%s %s %s", p, rel, q)
 		}
 	}
 }

@@ -26,6 +26,17 @@ func (v *validator) errorf(path, hint, format string, args ...any) {
 	v.r.Errorf(v.idx.pos(path), path, hint, format, args...)
 }
 
+// conflictAt chooses where to report a clash between two fields: at the later one, unless only
+// the earlier one is written in the file. otherDefaulted says the other side is not written, so
+// the message must say it is a default and how to override it.
+func (v *validator) conflictAt(earlier, later string) (at, other string, otherDefaulted bool) {
+	at, other = later, earlier
+	if !v.idx.has(later) && v.idx.has(earlier) {
+		at, other = earlier, later
+	}
+	return at, other, !v.idx.has(other)
+}
+
 func (v *validator) warnf(path, hint, format string, args ...any) {
 	v.r.Warnf(v.idx.pos(path), path, hint, format, args...)
 }
@@ -190,7 +201,14 @@ func (v *validator) controlPlane(cp *ControlPlaneSpec, c *model.Cluster) (model.
 		v.port("controlPlane.bindPort", e.BindPort)
 	}
 	if e.Port == e.BindPort {
-		v.errorf("controlPlane.bindPort", "HAProxy and kube-apiserver run on the same nodes: give them different ports (defaults 6443 and 6444)", "bind port %d equals the load-balancer port", e.BindPort)
+		switch at, other, otherDefaulted := v.conflictAt("controlPlane.port", "controlPlane.bindPort"); {
+		case !otherDefaulted:
+			v.errorf(at, "HAProxy and kube-apiserver run on the same nodes: give them different ports (defaults 6443 and 6444)", "bind port %d equals the load-balancer port", e.BindPort)
+		case at == "controlPlane.port":
+			v.errorf(at, "HAProxy and kube-apiserver run on the same nodes: pick another port, or set "+other+" to a free one", "load-balancer port %d equals kube-apiserver's port, the default of %s", e.Port, other)
+		default:
+			v.errorf(at, "HAProxy and kube-apiserver run on the same nodes: pick another port, or set "+other+" to a free one", "bind port %d equals HAProxy's port, the default of %s", e.BindPort, other)
+		}
 	}
 
 	vr := model.VRRP{Version: DefaultVRRPVersion, RouterID: routerID(c.Name)}
