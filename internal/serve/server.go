@@ -20,13 +20,17 @@ type Options struct {
 	Log       io.Writer // access log and reload messages
 	Now       func() time.Time
 	Timeouts  Timeouts // zero: DefaultTimeouts
+	// OneTime serves each control-plane config at most once per build (until re-armed), keeping
+	// the record in LedgerPath(Dir). Workers' configs hold no CA keys and stay re-fetchable.
+	OneTime bool
 }
 
 // Server answers /ipxe, /ignition, /assets/ and /healthz from the last good snapshot of Dir.
 type Server struct {
-	opts  Options
-	snap  atomic.Pointer[snapshot]
-	logMu sync.Mutex
+	opts   Options
+	snap   atomic.Pointer[snapshot]
+	ledger *ledger // nil unless OneTime
+	logMu  sync.Mutex
 }
 
 // New loads Dir once; it fails when Dir is not a complete, consistent build output.
@@ -41,8 +45,21 @@ func New(opts Options) (*Server, error) {
 		opts.Timeouts = DefaultTimeouts
 	}
 	s := &Server{opts: opts}
+	if opts.OneTime {
+		path, err := LedgerPath(opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		s.ledger = &ledger{path: path}
+	}
 	if _, err := s.Reload(); err != nil {
 		return nil, err
+	}
+	if s.ledger != nil {
+		// A damaged record stops serve here rather than at a node's first request.
+		if _, err := s.ledger.delivered(s.snap.Load().build); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }

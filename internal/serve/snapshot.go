@@ -22,6 +22,7 @@ type node struct {
 // snapshot is one consistent view of the build output.
 type snapshot struct {
 	manifest []byte // raw manifest.json, to notice changes
+	build    string // its SHA-256: what one-time deliveries are keyed to
 	m        build.Manifest
 	byMAC    map[string]*node
 	byName   map[string]*node
@@ -41,12 +42,18 @@ func (s *Server) Reload() (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if s.ledger != nil {
+		// Before the store: a request still holding the old snapshot then gets errStale, so it
+		// can never record a delivery of the old build over the new build's record.
+		s.ledger.setBuild(sn.build)
+	}
 	s.snap.Store(sn)
 	return true, nil
 }
 
 func load(dir string, raw []byte) (*snapshot, error) {
-	sn := &snapshot{manifest: raw, byMAC: map[string]*node{}, byName: map[string]*node{}}
+	sum := sha256.Sum256(raw)
+	sn := &snapshot{manifest: raw, build: hex.EncodeToString(sum[:]), byMAC: map[string]*node{}, byName: map[string]*node{}}
 	if err := json.Unmarshal(raw, &sn.m); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, build.ManifestFile), err)
 	}
@@ -88,6 +95,9 @@ func (s *Server) Watch(ctx context.Context, interval time.Duration) {
 			case changed:
 				sn := s.snap.Load()
 				s.logf("reloaded %s: cluster %s, %d node(s)", s.opts.Dir, sn.m.Cluster, len(sn.m.Nodes))
+				if s.ledger != nil {
+					s.logf("one-time delivery: a new build re-arms every node; %s", s.deliveryStatus(sn))
+				}
 			}
 		}
 	}
