@@ -13,16 +13,10 @@ import (
 	"github.com/ignigen/ignigen/internal/kubeconfig"
 	"github.com/ignigen/ignigen/internal/layers"
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/output"
 	"github.com/ignigen/ignigen/internal/secrets"
 	"github.com/ignigen/ignigen/internal/vm"
 )
-
-// File is one output file.
-type File struct {
-	Name string
-	Data []byte
-	Mode fs.FileMode
-}
 
 // NodeSummary describes one node's config, for the summary table and the manifest.
 type NodeSummary struct {
@@ -53,14 +47,14 @@ type PXE struct {
 
 // Result is everything a build writes.
 type Result struct {
-	Files    []File
+	Files    []output.File
 	Manifest Manifest
 }
 
 // Output file names.
 const (
 	KubeconfigFile = "admin.kubeconfig"
-	ManifestFile   = "manifest.json"
+	ManifestFile   = output.Marker
 )
 
 // Build compiles every node in parallel. Output depends only on c and b: same inputs, same bytes.
@@ -100,7 +94,7 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 		}
 		name := n.Name + ".ign"
 		// Control-plane configs carry CA keys; worker configs carry the bootstrap token.
-		res.Files = append(res.Files, File{Name: name, Data: configs[i], Mode: 0o600})
+		res.Files = append(res.Files, output.File{Name: name, Data: configs[i], Mode: 0o600})
 		sum := sha256.Sum256(configs[i])
 		res.Manifest.Nodes = append(res.Manifest.Nodes, NodeSummary{
 			Name: n.Name, Role: string(n.Role), Phase: string(n.Phase()), IP: n.IP.String(), MAC: n.MAC,
@@ -114,16 +108,14 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	res.Files = append(res.Files, File{Name: KubeconfigFile, Data: kc, Mode: 0o600})
-	for _, f := range vm.Files(c, func(n model.Node) string { return n.Name + ".ign" }) {
-		res.Files = append(res.Files, File(f))
-	}
+	res.Files = append(res.Files, output.File{Name: KubeconfigFile, Data: kc, Mode: 0o600})
+	res.Files = append(res.Files, vm.Files(c, func(n model.Node) string { return n.Name + ".ign" })...)
 	res.Manifest.PXE = &PXE{KernelURL: c.PXE.KernelURL, InitrdURLs: nonNil(c.PXE.InitrdURLs), ExtraArgs: nonNil(c.PXE.ExtraArgs)}
 	m, err := json.MarshalIndent(res.Manifest, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	res.Files = append(res.Files, File{Name: ManifestFile, Data: append(m, '\n'), Mode: 0o644})
+	res.Files = append(res.Files, output.File{Name: ManifestFile, Data: append(m, '\n'), Mode: 0o644})
 	return res, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/ignigen/ignigen/internal/ignfiles"
 	"github.com/ignigen/ignigen/internal/kubeconfig"
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/output"
 	"github.com/ignigen/ignigen/internal/pki"
 	"github.com/ignigen/ignigen/internal/secrets"
 	"github.com/ignigen/ignigen/internal/topology"
@@ -72,7 +73,7 @@ func TestGolden(t *testing.T) {
 			// Next to each config, its files decoded: data URLs hide a one-line change in review.
 			for _, f := range bc.result.Files {
 				if strings.HasSuffix(f.Name, ".ign") {
-					files = append(files, File{Name: f.Name + ".files", Data: decodedView(t, f.Data)})
+					files = append(files, output.File{Name: f.Name + ".files", Data: decodedView(t, f.Data)})
 				}
 			}
 			for _, f := range files {
@@ -197,7 +198,7 @@ func TestControlPlanePKI(t *testing.T) {
 
 func TestAdminKubeconfig(t *testing.T) {
 	bc := loadCase(t, "flatcar-ha")
-	f := bc.result.Files[slices.IndexFunc(bc.result.Files, func(f File) bool { return f.Name == KubeconfigFile })]
+	f := bc.result.Files[slices.IndexFunc(bc.result.Files, func(f output.File) bool { return f.Name == KubeconfigFile })]
 	assert.Equal(t, os.FileMode(0o600), f.Mode)
 	kc, err := kubeconfig.Parse(f.Data)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/ignigen/ignigen/internal/matchbox"
+	"github.com/ignigen/ignigen/internal/output"
 )
 
 func runExport(env *Env, args []string) int {
@@ -25,7 +26,7 @@ func runExport(env *Env, args []string) int {
 	}
 	files, skipped, err := matchbox.Export(*from, *url)
 	if err == nil {
-		err = matchbox.Write(pos[1], files)
+		err = output.Replace(pos[1], files)
 	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen export matchbox: %v\n", err)

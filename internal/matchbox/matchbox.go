@@ -3,13 +3,13 @@ package matchbox
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/ignigen/ignigen/internal/build"
+	"github.com/ignigen/ignigen/internal/output"
 )
 
 // Profile is a matchbox profile (profiles/ID.json).
@@ -35,16 +35,9 @@ type Group struct {
 	Selector map[string]string `json:"selector"`
 }
 
-// File is one file to write, relative to matchbox's data directory.
-type File struct {
-	Path string
-	Data []byte
-	Mode fs.FileMode
-}
-
-// Export turns the build output in dir into matchbox files. url is where machines reach matchbox
+// Export turns the build output in dir into matchbox files, named relative to matchbox's data directory. url is where machines reach matchbox
 // (used in ignition.config.url). Nodes without a MAC cannot be selected and are returned in skipped.
-func Export(dir, url string) (files []File, skipped []string, err error) {
+func Export(dir, url string) (files []output.File, skipped []string, err error) {
 	raw, err := os.ReadFile(filepath.Join(dir, build.ManifestFile))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s is not a build output: %w", dir, err)
@@ -84,42 +77,10 @@ func Export(dir, url string) (files []File, skipped []string, err error) {
 			return nil, nil, err
 		}
 		files = append(files,
-			File{Path: "profiles/" + id + ".json", Data: append(pj, '\n'), Mode: 0o644},
-			File{Path: "groups/" + id + ".json", Data: append(gj, '\n'), Mode: 0o644},
+			output.File{Name: "profiles/" + id + ".json", Data: append(pj, '\n'), Mode: 0o644},
+			output.File{Name: "groups/" + id + ".json", Data: append(gj, '\n'), Mode: 0o644},
 			// Control-plane configs hold CA keys: readable by the owner (matchbox's user) only.
-			File{Path: "ignition/" + id + ".ign", Data: cfg, Mode: 0o600})
+			output.File{Name: "ignition/" + id + ".ign", Data: cfg, Mode: 0o600})
 	}
 	return files, skipped, nil
-}
-
-// Write puts files under root, each replaced atomically; other clusters' files are left alone.
-func Write(root string, files []File) error {
-	for _, f := range files {
-		p := filepath.Join(root, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		tmp, err := os.CreateTemp(filepath.Dir(p), ".ignigen-*")
-		if err != nil {
-			return err
-		}
-		_, err = tmp.Write(f.Data)
-		if err == nil {
-			err = tmp.Chmod(f.Mode)
-		}
-		if err == nil {
-			err = tmp.Sync()
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), p)
-		}
-		if err != nil {
-			os.Remove(tmp.Name())
-			return err
-		}
-	}
-	return nil
 }

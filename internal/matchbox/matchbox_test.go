@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ignigen/ignigen/internal/build"
+	"github.com/ignigen/ignigen/internal/output"
 )
 
 func TestExportAndWrite(t *testing.T) {
@@ -26,9 +27,9 @@ func TestExportAndWrite(t *testing.T) {
 	files, skipped, err := Export(dir, "http://mb:8080/")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"w1"}, skipped)
-	got := map[string]File{}
+	got := map[string]output.File{}
 	for _, f := range files {
-		got[f.Path] = f
+		got[f.Name] = f
 	}
 	for _, tc := range []struct {
 		path string
@@ -56,7 +57,7 @@ func TestExportAndWrite(t *testing.T) {
 	root := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "groups"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "groups", "other.json"), []byte("{}"), 0o644))
-	require.NoError(t, Write(root, files))
+	require.NoError(t, output.Replace(root, files))
 	b, err := os.ReadFile(filepath.Join(root, "ignition", "demo-cp1.ign"))
 	require.NoError(t, err)
 	assert.Equal(t, `{"cp":1}`, string(b))

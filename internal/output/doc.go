@@ -1,2 +1,3 @@
-// Package output replaces an output directory atomically: a failed build leaves the old one untouched.
+// Package output writes files durably: a whole output directory swapped in at once, or single
+// files published atomically. A crash leaves the old bytes or the new, never a mix.
 package output

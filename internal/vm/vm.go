@@ -3,13 +3,13 @@ package vm
 import (
 	"crypto/sha256"
 	"fmt"
-	"io/fs"
 	"net"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/output"
 )
 
 // FwCfgName is the QEMU fw_cfg entry Flatcar's Ignition reads its config from.
@@ -17,13 +17,6 @@ const FwCfgName = "opt/org.flatcar-linux/config"
 
 // ClusterScript is the generated script that creates, starts and removes every VM.
 const ClusterScript = "cluster.sh"
-
-// File is one generated file.
-type File struct {
-	Name string
-	Data []byte
-	Mode fs.FileMode
-}
 
 // VirtInstallFile and QEMUFile name a node's generated scripts.
 func VirtInstallFile(n model.Node) string { return n.Name + ".virt-install.sh" }
@@ -44,14 +37,14 @@ func MAC(c *model.Cluster, n model.Node) string {
 
 // Files returns each node's scripts and cluster.sh. configFile names a node's Ignition file in
 // the same output directory. Output depends only on c: same topology, same bytes.
-func Files(c *model.Cluster, configFile func(model.Node) string) []File {
-	var out []File
+func Files(c *model.Cluster, configFile func(model.Node) string) []output.File {
+	var out []output.File
 	for _, n := range c.Nodes {
 		out = append(out,
-			File{Name: VirtInstallFile(n), Data: virtInstall(c, n, configFile(n)), Mode: 0o755},
-			File{Name: QEMUFile(n), Data: qemu(c, n, configFile(n)), Mode: 0o755})
+			output.File{Name: VirtInstallFile(n), Data: virtInstall(c, n, configFile(n)), Mode: 0o755},
+			output.File{Name: QEMUFile(n), Data: qemu(c, n, configFile(n)), Mode: 0o755})
 	}
-	out = append(out, File{Name: ClusterScript, Data: clusterScript(c, configFile), Mode: 0o755})
+	out = append(out, output.File{Name: ClusterScript, Data: clusterScript(c, configFile), Mode: 0o755})
 	return out
 }
 

@@ -6,17 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
-
-// File is one file to write.
-type File struct {
-	Name string
-	Data []byte
-	Mode fs.FileMode
-}
 
 // Marker is the file whose presence shows a directory is ours to replace.
 const Marker = "manifest.json"
@@ -42,15 +34,7 @@ func WriteDir(dir string, files []File) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	for _, f := range files {
-		if strings.ContainsRune(f.Name, filepath.Separator) || f.Name == "" || f.Name[0] == '.' {
-			return fmt.Errorf("output file name %q is not a plain file name", f.Name)
-		}
-		if err := writeFile(filepath.Join(tmp, f.Name), f.Data, f.Mode); err != nil {
-			return err
-		}
-	}
-	if err := syncDir(tmp); err != nil {
+	if err := populate(tmp, files); err != nil {
 		return err
 	}
 	// The directory holds CA keys and tokens: owner only (MkdirTemp made it 0700).
@@ -94,27 +78,7 @@ func checkReplaceable(dir string) error {
 	return nil
 }
 
-func writeFile(path string, data []byte, mode fs.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	// The umask may have narrowed mode; set it exactly.
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
+// syncDir makes a rename in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

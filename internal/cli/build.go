@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/ignigen/ignigen/internal/build"
+	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/output"
+	"github.com/ignigen/ignigen/profiles"
+)
+
+func runBuild(env *Env, args []string) int {
+	fs := flags("build")
+	outDir := fs.StringP("output", "o", "out", "output directory, replaced as a whole")
+	secretsPath := fs.String("secrets", "", "secrets bundle to use; must exist (default: DIR/secrets.yaml, created on the first build)")
+	pos, code, done := parse(env, fs, "build", args, 1)
+	if done {
+		return code
+	}
+	c, ok := loadTopology(env, pos[0])
+	if !ok {
+		return ExitFailed
+	}
+	src, err := openSecrets(env, *outDir, *secretsPath, c.Kubernetes.KeyAlgorithm)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)
+		return ExitFailed
+	}
+	res, err := build.Build(c, src.bundle, profiles.FS)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)
+		return ExitFailed
+	}
+	files := make([]output.File, 0, len(res.Files)+1)
+	for _, f := range res.Files {
+		files = append(files, output.File(f))
+	}
+	if src.file != nil {
+		files = append(files, *src.file)
+	}
+	if err := output.WriteDir(*outDir, files); err != nil {
+		fmt.Fprintf(env.Stderr, "ignigen build: writing %s: %v (nothing was changed)\n", *outDir, err)
+		return ExitFailed
+	}
+	summary(env, *outDir, res, src.created)
+	return ExitOK
+}
+
+func summary(env *Env, dir string, res *build.Result, newSecrets bool) {
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight*0)
+	fmt.Fprintln(tw, "NODE\tROLE\tIP\tFILE\tBYTES")
+	for _, n := range res.Manifest.Nodes {
+		role := n.Role
+		if n.Phase == string(model.PhaseInit) {
+			role += " (init)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", n.Name, role, n.IP, filepath.Join(dir, n.File), n.Bytes)
+	}
+	tw.Flush()
+	fmt.Fprintf(env.Stdout, "admin kubeconfig: %s (API %s)\n", filepath.Join(dir, build.KubeconfigFile), res.Manifest.Endpoint)
+	deliverySummary(env, dir, res)
+	if newSecrets {
+		fmt.Fprintf(env.Stdout, "new secrets bundle: %s (keep it: later builds of this cluster need it)\n", filepath.Join(dir, SecretsFile))
+	}
+}
