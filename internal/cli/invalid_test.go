@@ -23,7 +23,8 @@ var update = flag.Bool("update", false, "rewrite testdata/invalid/*.golden from 
 // they print warnings and exit 0.
 func TestInvalidCorpus(t *testing.T) {
 	t.Chdir("../..") // golden files name the topology as testdata/invalid/NAME.yaml
-	cases, err := filepath.Glob("testdata/invalid/*.yaml") // snippets/ holds the Butane files some name
+	// testdata/invalid/snippets holds the Butane files some cases name.
+	cases, err := filepath.Glob("testdata/invalid/*.yaml")
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(cases), 30)
 
