@@ -196,6 +196,26 @@ func TestControlPlanePKI(t *testing.T) {
 	}
 }
 
+// TestKeepalivedUnicastOnly: every control-plane node sends unicast adverts only, a lone one to
+// loopback (keepalived has no unicast form without a peer; see keepalived.conf).
+func TestKeepalivedUnicastOnly(t *testing.T) {
+	for _, name := range goldenCases {
+		t.Run(name, func(t *testing.T) {
+			bc := loadCase(t, name)
+			files := nodeFiles(t, bc)
+			cps := bc.cluster.ControlPlanes()
+			for _, n := range cps {
+				f := ignfiles.Find(files[n.Name], "/etc/keepalived/keepalived.conf")
+				require.NotNil(t, f, n.Name)
+				ka := string(f.Data)
+				assert.Contains(t, ka, "unicast_src_ip "+n.IP.String()+"\n", n.Name)
+				assert.Contains(t, ka, "check_unicast_src\n", n.Name)
+				assert.Equal(t, len(cps) == 1, strings.Contains(ka, "        127.0.0.1\n"), "%s: loopback is the peer of a lone node only", n.Name)
+			}
+		})
+	}
+}
+
 func TestAdminKubeconfig(t *testing.T) {
 	bc := loadCase(t, "flatcar-ha")
 	f := bc.result.Files[slices.IndexFunc(bc.result.Files, func(f output.File) bool { return f.Name == KubeconfigFile })]

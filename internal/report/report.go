@@ -29,13 +29,14 @@ type Pos struct {
 // Entry is one diagnostic about one field.
 type Entry struct {
 	Severity Severity
+	File     string // another file the input refers to (e.g. a Butane snippet); empty: the report's file
 	Pos      Pos
 	Path     string // field path in the input, e.g. nodes.2.ip
 	Message  string // what is wrong, with the offending value
 	Hint     string // how to fix it
 }
 
-// Report is every diagnostic about one file, in file order.
+// Report is every diagnostic about one file (and the files it refers to), in file order.
 type Report struct {
 	File    string
 	Entries []Entry
@@ -76,10 +77,14 @@ func (r Report) Count() (errors, warnings int) {
 	return errors, warnings
 }
 
-// Sort orders entries by position, then path, so output is stable and reads top to bottom.
+// Sort orders entries by position, then path, so output is stable and reads top to bottom: the
+// report's own file first, then each file it refers to.
 func (r *Report) Sort() {
 	sort.SliceStable(r.Entries, func(i, j int) bool {
 		a, b := r.Entries[i], r.Entries[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
 		if a.Pos.Line != b.Pos.Line {
 			return a.Pos.Line < b.Pos.Line
 		}
@@ -93,7 +98,11 @@ func (r *Report) Sort() {
 // Format renders one entry as FILE:LINE:COL: SEVERITY: MESSAGE; HINT (PATH).
 func (r Report) Format(e Entry) string {
 	var b strings.Builder
-	b.WriteString(r.File)
+	if e.File != "" {
+		b.WriteString(e.File)
+	} else {
+		b.WriteString(r.File)
+	}
 	if e.Pos.Line > 0 {
 		fmt.Fprintf(&b, ":%d:%d", e.Pos.Line, e.Pos.Col)
 	}

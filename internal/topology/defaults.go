@@ -1,5 +1,7 @@
 package topology
 
+import "github.com/ignigen/ignigen/internal/model"
+
 // Defaults for every optional field. They are documented in README.md's topology reference;
 // change both together.
 const (
@@ -50,4 +52,10 @@ func defaultAdvertInterval(version int) string {
 		return DefaultAdvertIntervalV2
 	}
 	return DefaultAdvertInterval
+}
+
+// defaultVM is a node's VM before the vm section and its own nodes[].vm apply.
+var defaultVM = model.VM{
+	MemoryMiB: DefaultVMMemoryMiB, CPUs: DefaultVMCPUs, Network: DefaultVMNetwork,
+	Image: DefaultVMImage, DiskDir: DefaultVMDiskDir,
 }

@@ -58,10 +58,7 @@ func (v *validator) bootURL(p, s string) {
 
 // vms resolves each node's VM settings: defaults, then the top-level vm section, then nodes[].vm.
 func (v *validator) vms(f *File, c *model.Cluster) {
-	base := v.vm("vm", &f.VM, model.VM{
-		MemoryMiB: DefaultVMMemoryMiB, CPUs: DefaultVMCPUs, Network: DefaultVMNetwork,
-		Image: DefaultVMImage, DiskDir: DefaultVMDiskDir,
-	})
+	base := v.vm("vm", &f.VM, defaultVM)
 	for i := range c.Nodes {
 		if i >= len(f.Nodes) {
 			break

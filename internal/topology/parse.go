@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -18,12 +17,7 @@ func Parse(file string, data []byte) (*model.Cluster, report.Report, error) {
 	r := report.Report{File: file}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		msg, hint := yamlErrorText(err)
-		tab := strings.Contains(msg, "tab character") || strings.Contains(msg, "cannot start any token")
-		pos, atTab := syntaxPos(data, yamlErrorLine(err), tab)
-		if atTab {
-			hint = yamlTabHint
-		}
+		pos, msg, hint := syntaxError(data, err)
 		r.Errorf(pos, "", hint, "%s", msg)
 		return nil, r, &report.Invalid{Report: r}
 	}

@@ -20,14 +20,25 @@ func TestSnippets(t *testing.T) {
 	write("ntp.bu", "variant: flatcar\nversion: 1.1.0\nstorage:\n  files:\n    - path: /etc/systemd/timesyncd.conf\n      contents:\n        inline: \"[Time]\\nNTP=10.0.0.1\\n\"\n")
 	write("typo.bu", "variant: flatcar\nversion: 1.1.0\nstorage:\n  filez: []\n")
 	write("fcos16.bu", "variant: fcos\nversion: 1.6.0\n")
+	write("fcos15.bu", "# Fedora CoreOS sugar: Ignition 3.4.0 too\nvariant: fcos\nversion: 1.5.0\n")
+	write("flatcar10.bu", "variant: flatcar\nversion: 1.0.0\n")
+	write("unclosed.bu", "variant: flatcar\nversion: 1.1.0\nstorage:\n  files: [{path: /etc/x}\n")
+	write("syntax.bu", "variant: flatcar\nversion: 1.1.0\nstorage:\n  files:\n  - path: /etc/x\n     mode: 0644\n")
+	write("type.bu", "variant: flatcar\nversion: 1.1.0\nstorage:\n  files:\n    - path: /etc/x\n      mode: abc\n")
 	base := strings.Replace(string(Example), "\nnodes:", "\nsnippets:\nSNIPPETS\nnodes:", 1)
 	cases := []struct {
 		name, snippets, want string
 	}{
 		{"ok", "  - {file: ntp.bu, roles: [worker], nodes: [node4-worker]}", ""},
 		{"missing file", "  - {file: nope.bu}", "cannot read snippet"},
-		{"unused key", "  - {file: typo.bu}", "snippet typo.bu: 4:3: warning: unused key filez"},
-		{"wrong ignition version", "  - {file: fcos16.bu}", "must translate to Ignition 3.4.0"},
+		{"unused key", "  - {file: typo.bu}", "/typo.bu:4:3: error: unused key filez (Butane warning)"},
+		{"wrong ignition version", "  - {file: fcos16.bu}", "/fcos16.bu:1:10: error: Butane fcos 1.6.0 is not the cluster profile's flatcar 1.1.0; write `variant: flatcar` and `version: 1.1.0`"},
+		{"same ignition version, other variant", "  - {file: fcos15.bu}", "/fcos15.bu:2:10: error: Butane fcos 1.5.0 is not the cluster profile's flatcar 1.1.0"},
+		{"other version of the variant", "  - {file: flatcar10.bu}", "/flatcar10.bu:1:10: error: Butane flatcar 1.0.0 is not the cluster profile's flatcar 1.1.0"},
+		// yaml.v3 names line 3 (counted from 0) for the bracket opened on line 4.
+		{"syntax error, 1-based", "  - {file: unclosed.bu}", "/unclosed.bu:4:10: error: invalid YAML: did not find expected ',' or ']'"},
+		{"syntax error at its column", "  - {file: syntax.bu}", "/syntax.bu:6:6: error: invalid YAML: mapping values are not allowed in this context"},
+		{"type error, one line with a column", "  - {file: type.bu}", "/type.bu:6:13: error: cannot unmarshal !!str `abc` into int; give a value of the type"},
 		{"unknown node", "  - {file: ntp.bu, nodes: [node9]}", `no node is called "node9"`},
 		{"unknown role", "  - {file: ntp.bu, roles: [etcd]}", `unknown role "etcd"`},
 	}

@@ -12,6 +12,17 @@ import (
 	"github.com/ignigen/ignigen/internal/report"
 )
 
+// syntaxError turns yaml.v3's syntax error about data into where it is (1-based), a message and a hint.
+func syntaxError(data []byte, err error) (pos report.Pos, msg, hint string) {
+	msg, hint = yamlErrorText(err)
+	tab := strings.Contains(msg, "tab character") || strings.Contains(msg, "cannot start any token")
+	pos, atTab := syntaxPos(data, yamlErrorLine(err), tab)
+	if atTab {
+		hint = yamlTabHint
+	}
+	return pos, msg, hint
+}
+
 // syntaxPos finds where a YAML syntax error is. yaml.v3 names only a line, and not reliably: for
 // parser errors the (0-based) line where the enclosing construct began, for an unclosed quote the
 // end of the file. The error is just past the longest prefix of the file that still parses: first
