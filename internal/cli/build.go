@@ -23,6 +23,10 @@ func runBuild(env *Env, args []string) int {
 	if !ok {
 		return ExitFailed
 	}
+	if err := checkOutputDir(*outDir); err != nil {
+		fmt.Fprintf(env.Stderr, "ignigen build: writing %s: %v (nothing was changed)\n", *outDir, err)
+		return ExitFailed
+	}
 	src, err := openSecrets(env, *outDir, *secretsPath, c.Kubernetes.KeyAlgorithm)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)

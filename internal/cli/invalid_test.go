@@ -50,7 +50,7 @@ func TestInvalidCorpus(t *testing.T) {
 				require.NoError(t, os.WriteFile(golden, []byte(res.stderr), 0o644))
 			}
 			want, err := os.ReadFile(golden)
-			require.NoError(t, err, "run `go test ./pkg/cli -run TestInvalidCorpus -update` to create it")
+			require.NoError(t, err, "run `go test ./internal/cli -run TestInvalidCorpus -update` to create it")
 			assert.Equal(t, string(want), res.stderr)
 			if valid {
 				assert.Equal(t, ExitOK, res.code)
