@@ -169,3 +169,19 @@ func TestRearm(t *testing.T) {
 	_, err := off.Rearm([]string{"cp1"})
 	assert.ErrorContains(t, err, "one-time delivery is off")
 }
+
+// TestRearmFromAnotherProcess: `ignigen serve --rearm` runs as a second process; the running
+// server honours it at the node's next request, without a restart.
+func TestRearmFromAnotherProcess(t *testing.T) {
+	dir := t.TempDir()
+	writeOutput(t, dir, 1)
+	running := oneTimeServer(t, dir, &syncBuffer{})
+	const cp1 = "/ignition?mac=52-54-00-00-00-11"
+	require.Equal(t, 200, get(running.Handler(), cp1).Code)
+	require.Equal(t, 410, get(running.Handler(), cp1).Code)
+	msg, err := oneTimeServer(t, dir, &syncBuffer{}).Rearm([]string{"cp1"})
+	require.NoError(t, err)
+	assert.Equal(t, "re-armed cp1", msg)
+	assert.Equal(t, 200, get(running.Handler(), cp1).Code)
+	assert.Equal(t, 410, get(running.Handler(), cp1).Code)
+}

@@ -76,7 +76,7 @@ func (s *Server) logf(format string, args ...any) {
 // Write lets net/http's connection-level errors (TLS handshakes, bad requests) reach the same
 // log as requests, with the same timestamps.
 func (s *Server) Write(p []byte) (int, error) {
-	s.logf("http: %s", trimNewline(p))
+	s.logf("%s", trimNewline(p))
 	return len(p), nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 )
 
 func TestRunTLSAndGracefulShutdown(t *testing.T) {
-	s, dir := newServer(t, io.Discard)
+	var log syncBuffer
+	s, dir := newServer(t, &log)
 	cert, key, pool := selfSigned(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -37,6 +39,12 @@ func TestRunTLSAndGracefulShutdown(t *testing.T) {
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Contains(t, string(body), "ignition.config.url=https://"+ln.Addr().String()+"/ignition?mac=52-54-00-00-00-11")
+	// net/http's own errors reach the serve log (ErrorLog), with its timestamps.
+	if resp, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
+		resp.Body.Close()
+	}
+	require.Eventually(t, func() bool { return strings.Contains(log.String(), "Z http: TLS handshake error from 127.0.0.1:") },
+		5*time.Second, 10*time.Millisecond, log.String())
 	cancel()
 	select {
 	case err := <-done:

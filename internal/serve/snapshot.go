@@ -96,7 +96,7 @@ func (s *Server) Watch(ctx context.Context, interval time.Duration) {
 				sn := s.snap.Load()
 				s.logf("reloaded %s: cluster %s, %d node(s)", s.opts.Dir, sn.m.Cluster, len(sn.m.Nodes))
 				if s.ledger != nil {
-					s.logf("one-time delivery: a new build re-arms every node; %s", s.deliveryStatus(sn))
+					s.logf("one-time delivery, new build: %s", s.deliveryStatus(sn))
 				}
 			}
 		}
