@@ -22,10 +22,8 @@ func (b *Bundle) Check(now time.Time) error {
 	if b.APIVersion != APIVersion || b.Kind != Kind {
 		add("header is %s/%s, want %s/%s", b.APIVersion, b.Kind, APIVersion, Kind)
 	}
-	switch b.KeyAlgorithm {
-	case model.ECDSAP256, model.RSA2048:
-	default:
-		add("keyAlgorithm %q is not ECDSA-P256 or RSA-2048", b.KeyAlgorithm)
+	if !pki.Supported(b.KeyAlgorithm) {
+		add("keyAlgorithm %q is not %s", b.KeyAlgorithm, pki.Algorithms())
 	}
 	for _, ca := range CAs {
 		kp, ok := b.CAs[ca.Name]
