@@ -15,7 +15,7 @@ import (
 var ErrAdminExpired = errors.New("the admin certificate has expired")
 
 // Check verifies a bundle is complete and consistent and that nothing in it has expired at now.
-// It returns every problem, joined, so a damaged bundle is described in one go.
+// It returns every problem as Problems, so a damaged bundle is described in one go.
 func (b *Bundle) Check(now time.Time) error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -67,7 +67,10 @@ func (b *Bundle) Check(now time.Time) error {
 	if n := len(b.VRRPPassword); n < 1 || n > vrrpPasswordLen {
 		add("vrrpPassword must be 1-%d characters (keepalived ignores the rest)", vrrpPasswordLen)
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return Problems(errs)
 }
 
 // checkPair parses a key pair, checks the key matches the certificate, its algorithm, its
