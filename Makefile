@@ -9,11 +9,18 @@ LDFLAGS := -X github.com/ignigen/ignigen/internal/cli.Version=$(VERSION)
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ignigen ./cmd/ignigen
 
+# The tagged suites need root and real tools to run, but must always compile and vet.
+TAGS    := integration hatest
+
 test:
 	$(GO) vet ./...
+	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) test -count=1 ./...
 
+# The whole `ignigen build` command as its own process (wall, CPU, peak RSS; README
+# "Performance"), then the compiler alone.
 bench:
+	$(GO) test -run '^$$' -bench Command -benchtime 3x ./cmd/ignigen/
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/build/
 
 # Fuzz serve's request handling (MAC and name parsing), each target for FUZZTIME. A crasher lands

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
-	"runtime/debug"
 	"sync"
 
 	"github.com/ignigen/ignigen/internal/kubeconfig"
@@ -64,10 +63,6 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 		return nil, err
 	}
 	comp := layers.NewCompiler(p, c, b)
-	// Butane and Ignition validate by reflection and allocate about 1 MB per node while the live
-	// heap stays small: collecting only near a soft limit makes large builds about twice as fast.
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	defer debug.SetMemoryLimit(debug.SetMemoryLimit(512 << 20))
 	configs := make([][]byte, len(c.Nodes))
 	errs := make([]error, len(c.Nodes))
 	var wg sync.WaitGroup

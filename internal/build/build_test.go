@@ -188,10 +188,15 @@ func TestControlPlanePKI(t *testing.T) {
 		sa := ignfiles.Find(files[n.Name], "/etc/kubernetes/pki/sa.key")
 		require.NotNil(t, sa)
 		assert.Equal(t, 0o600, sa.Mode)
-		for _, p := range []string{"/etc/keepalived/keepalived.conf", "/etc/kubernetes/kubeadm/init.yaml", "/etc/kubernetes/kubeadm/join.yaml"} {
-			if f := ignfiles.Find(files[n.Name], p); f != nil {
-				assert.Equal(t, 0o600, f.Mode, p)
-			}
+		// Each holds a secret and each must be there: a missing file fails rather than skips.
+		kubeadm := "/etc/kubernetes/kubeadm/join.yaml"
+		if n.Phase() == model.PhaseInit {
+			kubeadm = "/etc/kubernetes/kubeadm/init.yaml"
+		}
+		for _, p := range []string{"/etc/keepalived/keepalived.conf", kubeadm} {
+			f := ignfiles.Find(files[n.Name], p)
+			require.NotNil(t, f, "%s: %s", n.Name, p)
+			assert.Equal(t, 0o600, f.Mode, p)
 		}
 	}
 }

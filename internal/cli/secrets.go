@@ -29,10 +29,8 @@ func runSecrets(env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "ignigen secrets: unknown action %q; use `ignigen secrets create FILE` or `ignigen secrets renew-admin FILE`\n", pos[0])
 		return ExitUsage
 	}
-	switch model.KeyAlgorithm(*alg) {
-	case model.ECDSAP256, model.RSA2048:
-	default:
-		fmt.Fprintf(env.Stderr, "ignigen secrets: --key-algorithm %q: use ECDSA-P256 or RSA-2048\n", *alg)
+	if !pki.Supported(model.KeyAlgorithm(*alg)) {
+		fmt.Fprintf(env.Stderr, "ignigen secrets: --key-algorithm %q: use %s\n", *alg, pki.Algorithms())
 		return ExitUsage
 	}
 	b, err := secrets.New(model.KeyAlgorithm(*alg), env.Now())

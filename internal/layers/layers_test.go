@@ -102,10 +102,10 @@ func TestMergeConflictCaught(t *testing.T) {
 
 func TestWorkerViewHasNoSecrets(t *testing.T) {
 	c, b := testCluster(t)
-	v := NewView(c, b, c.Nodes[1])
+	v := newView(c, b, c.Nodes[1])
 	assert.Nil(t, v.PKI)
 	assert.Nil(t, v.ControlPlane)
-	cp := NewView(c, b, c.Nodes[0])
+	cp := newView(c, b, c.Nodes[0])
 	assert.Len(t, cp.PKI, 8)
 	assert.Equal(t, b.VRRPPassword, cp.ControlPlane.VRRPPassword)
 }
@@ -157,4 +157,9 @@ func TestSnippetIsTheLastLayer(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.who, string(ignfiles.Find(files, "/etc/who").Data), tc.node.Name)
 	}
+}
+
+// newView is one node's view, as the compiler builds it.
+func newView(c *model.Cluster, b *secrets.Bundle, n model.Node) *View {
+	return newClusterView(c, b).forNode(n)
 }

@@ -54,11 +54,6 @@ type ControlPlane struct {
 	VRRPPassword string
 }
 
-// NewView builds the view of node n.
-func NewView(c *model.Cluster, b *secrets.Bundle, n model.Node) *View {
-	return newClusterView(c, b).forNode(n)
-}
-
 // newClusterView holds what every node's view shares, computed once per build.
 func newClusterView(c *model.Cluster, b *secrets.Bundle) *clusterView {
 	cv := &clusterView{View: View{

@@ -13,8 +13,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ignigen/ignigen/internal/model"
@@ -28,27 +29,51 @@ const (
 	Backdate = 5 * time.Minute
 )
 
+type algorithm struct {
+	alg    model.KeyAlgorithm
+	newKey func() (crypto.Signer, error)
+	is     func(crypto.PublicKey) bool // whether a public key is of this algorithm
+}
+
+// algorithms is every key algorithm ignigen makes, and the one place that lists them.
+var algorithms = []algorithm{
+	{model.ECDSAP256,
+		func() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) },
+		func(k crypto.PublicKey) bool { e, ok := k.(*ecdsa.PublicKey); return ok && e.Curve == elliptic.P256() }},
+	{model.RSA2048,
+		func() (crypto.Signer, error) { return rsa.GenerateKey(rand.Reader, 2048) },
+		func(k crypto.PublicKey) bool { r, ok := k.(*rsa.PublicKey); return ok && r.N.BitLen() == 2048 }},
+}
+
+// Supported reports whether ignigen makes keys of alg.
+func Supported(alg model.KeyAlgorithm) bool {
+	return slices.ContainsFunc(algorithms, func(a algorithm) bool { return a.alg == alg })
+}
+
+// Algorithms names the supported algorithms for messages: "ECDSA-P256 or RSA-2048".
+func Algorithms() string {
+	names := make([]string, len(algorithms))
+	for i, a := range algorithms {
+		names[i] = string(a.alg)
+	}
+	return strings.Join(names, " or ")
+}
+
 // NewKey makes a private key of the cluster's algorithm.
 func NewKey(alg model.KeyAlgorithm) (crypto.Signer, error) {
-	switch alg {
-	case model.ECDSAP256:
-		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case model.RSA2048:
-		return rsa.GenerateKey(rand.Reader, 2048)
+	for _, a := range algorithms {
+		if a.alg == alg {
+			return a.newKey()
+		}
 	}
-	return nil, fmt.Errorf("unsupported key algorithm %q", alg)
+	return nil, fmt.Errorf("unsupported key algorithm %q; use %s", alg, Algorithms())
 }
 
 // AlgorithmOf names the algorithm of key, or "" when ignigen does not make such keys.
 func AlgorithmOf(key crypto.PublicKey) model.KeyAlgorithm {
-	switch k := key.(type) {
-	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P256() {
-			return model.ECDSAP256
-		}
-	case *rsa.PublicKey:
-		if k.N.BitLen() == 2048 {
-			return model.RSA2048
+	for _, a := range algorithms {
+		if a.is(key) {
+			return a.alg
 		}
 	}
 	return ""
@@ -133,14 +158,14 @@ func SamePublicKey(a, b crypto.PublicKey) bool {
 	return ok && e.Equal(b)
 }
 
-func serial(r io.Reader) (*big.Int, error) {
+func serial() (*big.Int, error) {
 	// 127 bits: positive and within the 20 octets RFC 5280 allows.
-	return rand.Int(r, new(big.Int).Lsh(big.NewInt(1), 127))
+	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 }
 
 // NewCA self-signs a CA certificate the way kubeadm's certs phase does.
 func NewCA(cn string, key crypto.Signer, now time.Time) ([]byte, error) {
-	sn, err := serial(rand.Reader)
+	sn, err := serial()
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +184,7 @@ func NewCA(cn string, key crypto.Signer, now time.Time) ([]byte, error) {
 
 // NewClientCert issues a client certificate signed by the CA.
 func NewClientCert(ca *x509.Certificate, caKey crypto.Signer, cn string, orgs []string, key crypto.PublicKey, now time.Time) ([]byte, error) {
-	sn, err := serial(rand.Reader)
+	sn, err := serial()
 	if err != nil {
 		return nil, err
 	}

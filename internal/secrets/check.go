@@ -15,17 +15,15 @@ import (
 var ErrAdminExpired = errors.New("the admin certificate has expired")
 
 // Check verifies a bundle is complete and consistent and that nothing in it has expired at now.
-// It returns every problem, joined, so a damaged bundle is described in one go.
+// It returns every problem as Problems, so a damaged bundle is described in one go.
 func (b *Bundle) Check(now time.Time) error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if b.APIVersion != APIVersion || b.Kind != Kind {
 		add("header is %s/%s, want %s/%s", b.APIVersion, b.Kind, APIVersion, Kind)
 	}
-	switch b.KeyAlgorithm {
-	case model.ECDSAP256, model.RSA2048:
-	default:
-		add("keyAlgorithm %q is not ECDSA-P256 or RSA-2048", b.KeyAlgorithm)
+	if !pki.Supported(b.KeyAlgorithm) {
+		add("keyAlgorithm %q is not %s", b.KeyAlgorithm, pki.Algorithms())
 	}
 	for _, ca := range CAs {
 		kp, ok := b.CAs[ca.Name]
@@ -69,7 +67,10 @@ func (b *Bundle) Check(now time.Time) error {
 	if n := len(b.VRRPPassword); n < 1 || n > vrrpPasswordLen {
 		add("vrrpPassword must be 1-%d characters (keepalived ignores the rest)", vrrpPasswordLen)
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return Problems(errs)
 }
 
 // checkPair parses a key pair, checks the key matches the certificate, its algorithm, its

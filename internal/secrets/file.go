@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -63,7 +62,7 @@ func Load(path string, now time.Time) (*Bundle, []byte, error) {
 	b, err := Unmarshal(data, now)
 	if err != nil {
 		hint := "restore it from a backup: a new bundle means new CAs, and the running cluster would no longer trust its nodes"
-		if errors.Is(err, ErrAdminExpired) && len(strings.Split(err.Error(), "\n")) == 1 {
+		if OnlyAdminExpired(err) {
 			hint = "renew it with `ignigen secrets renew-admin " + path + "`, then build again"
 		}
 		return nil, nil, fmt.Errorf("secrets bundle %s: %w\n%s", path, err, hint)
