@@ -47,7 +47,7 @@ func init() {
 		"secrets":  {"create a secrets bundle, or renew its admin certificate", "ignigen secrets create FILE [--key-algorithm ECDSA-P256|RSA-2048] | ignigen secrets renew-admin FILE", runSecrets},
 		"version":  {"print the version", "ignigen version", runVersion},
 		"schema":   {"print the topology's JSON Schema, for editors", "ignigen schema > " + topology.SchemaFile, runSchema},
-		"serve":    {"serve iPXE scripts and Ignition configs by MAC to PXE-booting machines", "ignigen serve [-o DIR] [--listen ADDR] [--assets DIR] [--tls-cert FILE --tls-key FILE]", runServe},
+		"serve":    {"serve iPXE scripts and Ignition configs by MAC to PXE-booting machines", "ignigen serve [-o DIR] [--listen ADDR] [--assets DIR] [--tls-cert FILE --tls-key FILE] [--one-time=false] | ignigen serve -o DIR --rearm NODE...", runServe},
 		"export":   {"write the build output in another tool's format", "ignigen export matchbox DIR --url URL [--from BUILD_DIR]", runExport},
 	}
 }

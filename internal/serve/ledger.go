@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ignigen/ignigen/internal/output"
 )
 
 // A ledger records which control-plane configs of a build have been delivered. It lives in a file
@@ -124,7 +126,8 @@ func (l *ledger) update(build string, f func(map[string]Delivery) bool) error {
 	if err != nil {
 		return fmt.Errorf("one-time delivery record %s: %w", l.path, err)
 	}
-	return writeDurably(l.path, append(raw, '\n'))
+	// output.Replace: a crash leaves the old record or the new one, never a mix.
+	return output.Replace(filepath.Dir(l.path), []output.File{{Name: filepath.Base(l.path), Data: append(raw, '\n'), Mode: 0o600}})
 }
 
 func (l *ledger) read(build string) (map[string]Delivery, error) {
@@ -164,39 +167,4 @@ func (l *ledger) lock() (func(), error) {
 		return nil, fmt.Errorf("one-time delivery record: locking %s: %w", f.Name(), err)
 	}
 	return func() { f.Close() }, nil // closing releases the lock
-}
-
-// writeDurably replaces path with data so that a crash leaves the old or the new content, never
-// a mix: a temporary file beside it, fsynced, renamed over it, and the directory fsynced.
-func writeDurably(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("writing %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
