@@ -115,7 +115,7 @@ func TestVMScripts(t *testing.T) {
 func buildVM(t *testing.T) vmEnv {
 	dir := t.TempDir()
 	e := vmEnv{image: filepath.Join(dir, "flatcar-base.qcow2"), diskDir: filepath.Join(dir, "disks")}
-	run(t, "qemu-img", "create", "-q", "-f", "qcow2", e.image, "256M")
+	testkit.MustRun(t, "qemu-img", "create", "-q", "-f", "qcow2", e.image, "256M")
 	raw, err := os.ReadFile("../../testdata/flatcar-ha/topology.yaml")
 	testkit.Must(t, err)
 	topo := string(raw)
@@ -521,13 +521,6 @@ func mutate(t *testing.T, dir, from, to, old, repl string) string {
 	testkit.Must(t, os.WriteFile(filepath.Join(dir, to), bytes.Replace(data, []byte(old), []byte(repl), 1), 0o755))
 	t.Cleanup(func() { os.Remove(filepath.Join(dir, to)) })
 	return to
-}
-
-func run(t *testing.T, name string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
 }
 
 // reason is the line of a check's error that names the cause: the consumer's own error message
