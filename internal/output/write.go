@@ -31,6 +31,9 @@ func Create(root string, files []File) error {
 // with one sync of the file system (one journal commit instead of one per file), then moves each
 // into place with place and syncs again so the new names survive a crash too.
 func publish(root string, files []File, place func(tmp, dst string) error) (err error) {
+	if len(files) == 0 {
+		return nil
+	}
 	tmps := make([]string, 0, len(files))
 	defer func() {
 		for _, t := range tmps {
