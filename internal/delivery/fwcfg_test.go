@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignigen/ignigen/internal/testkit"
 	"github.com/ignigen/ignigen/internal/topology"
 	"github.com/ignigen/ignigen/internal/vm"
 )
@@ -17,13 +18,13 @@ import (
 func TestFwCfg(t *testing.T) {
 	vmlinuz, modDir := kernel(t)
 	initrd := initramfs(t, modDir)
-	out, m := buildExample(t, string(topology.Example))
+	out, m := testkit.BuildSource(t, topology.Example)
 	for _, i := range []int{0, len(m.Nodes) - 1} { // the init control plane (largest) and a worker
 		n := m.Nodes[i]
 		t.Run(n.Name, func(t *testing.T) {
 			file := filepath.Join(out, n.File)
 			data, err := os.ReadFile(file)
-			must(t, err)
+			testkit.Must(t, err)
 			got, console := qemu(t, 4*time.Minute, nil,
 				"-kernel", vmlinuz, "-initrd", initrd, "-nic", "none",
 				"-append", "console=ttyS0 panic=-1 quiet ignigen.test=fwcfg",

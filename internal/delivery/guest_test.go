@@ -4,7 +4,6 @@ package delivery
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,7 +21,7 @@ import (
 	"time"
 
 	"github.com/ignigen/ignigen/internal/build"
-	"github.com/ignigen/ignigen/internal/cli"
+	"github.com/ignigen/ignigen/internal/testkit"
 )
 
 // The guest prints this line on its serial console after reading the config.
@@ -139,11 +138,11 @@ func initramfs(t *testing.T, modDir string) string {
 	}
 	root := t.TempDir()
 	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "lib/modules"} {
-		must(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+		testkit.Must(t, os.MkdirAll(filepath.Join(root, d), 0o755))
 	}
 	copyFile(t, busybox, filepath.Join(root, "bin/busybox"), 0o755)
-	must(t, os.WriteFile(filepath.Join(root, "init"), []byte(initScript), 0o755))
-	must(t, os.WriteFile(filepath.Join(root, "udhcpc.sh"), []byte(udhcpcScript), 0o755))
+	testkit.Must(t, os.WriteFile(filepath.Join(root, "init"), []byte(initScript), 0o755))
+	testkit.Must(t, os.WriteFile(filepath.Join(root, "udhcpc.sh"), []byte(udhcpcScript), 0o755))
 	var order []string
 	for _, m := range moduleOrder(t, modDir, "qemu_fw_cfg", "virtio_pci", "virtio_net") {
 		name := filepath.Base(m)
@@ -153,7 +152,7 @@ func initramfs(t *testing.T, modDir string) string {
 		copyFile(t, filepath.Join(modDir, m), filepath.Join(root, "lib/modules", name), 0o644)
 		order = append(order, name)
 	}
-	must(t, os.WriteFile(filepath.Join(root, "modules.order"), []byte(strings.Join(order, "\n")+"\n"), 0o644))
+	testkit.Must(t, os.WriteFile(filepath.Join(root, "modules.order"), []byte(strings.Join(order, "\n")+"\n"), 0o644))
 	out := filepath.Join(t.TempDir(), "initrd.img")
 	cmd := exec.Command("sh", "-c", "cd "+root+" && find . | cpio -o -H newc --quiet > "+out)
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -164,29 +163,8 @@ func initramfs(t *testing.T, modDir string) string {
 
 func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	b, err := os.ReadFile(src)
-	must(t, err)
-	must(t, os.WriteFile(dst, b, mode))
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// buildExample runs `ignigen build` on topology text and returns the output dir and manifest.
-func buildExample(t *testing.T, topo string) (string, build.Manifest) {
-	dir := t.TempDir()
-	tp := filepath.Join(dir, "topology.yaml")
-	must(t, os.WriteFile(tp, []byte(topo), 0o644))
-	out := filepath.Join(dir, "out")
-	var stdout, stderr bytes.Buffer
-	if code := cli.Run([]string{"build", tp, "-o", out}, &cli.Env{Stdout: &stdout, Stderr: &stderr}); code != 0 {
-		t.Fatalf("ignigen build: exit %d: %s", code, stderr.String())
-	}
-	t.Logf("ignigen build:\n%s", stdout.String())
-	return out, readManifest(t, out)
+	testkit.Must(t, err)
+	testkit.Must(t, os.WriteFile(dst, b, mode))
 }
 
 // qemu runs qemu-system-x86_64 under TCG until the guest prints a result or timeout passes.
@@ -228,7 +206,7 @@ func qemu(t *testing.T, timeout time.Duration, stop func() bool, args ...string)
 		}
 	}()
 	start := time.Now()
-	must(t, cmd.Start())
+	testkit.Must(t, cmd.Start())
 	err := cmd.Wait()
 	pw.Close()
 	wg.Wait()
@@ -245,7 +223,7 @@ func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:
 
 func freePort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
+	testkit.Must(t, err)
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
@@ -253,22 +231,15 @@ func freePort(t *testing.T) int {
 func readManifest(t *testing.T, dir string) build.Manifest {
 	var m build.Manifest
 	raw, err := os.ReadFile(filepath.Join(dir, build.ManifestFile))
-	must(t, err)
-	must(t, jsonUnmarshal(raw, &m))
+	testkit.Must(t, err)
+	testkit.Must(t, jsonUnmarshal(raw, &m))
 	return m
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
 }
 
 func expect(t *testing.T, got string, file []byte, console string) {
 	t.Helper()
 	want := fmt.Sprintf("IGNIGEN-SHA256 %s %d", sha(file), len(file))
 	if got != want {
-		t.Fatalf("guest printed %q, want %q\nconsole:\n%s", got, want, tail(console, 3000))
+		t.Fatalf("guest printed %q, want %q\nconsole:\n%s", got, want, testkit.LastBytes(console, 3000))
 	}
 }

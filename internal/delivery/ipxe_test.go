@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ignigen/ignigen/internal/serve"
+	"github.com/ignigen/ignigen/internal/testkit"
 	"github.com/ignigen/ignigen/internal/topology"
 )
 
@@ -35,13 +36,13 @@ func TestIPXE(t *testing.T) {
   extraArgs: [console=ttyS0, panic=-1, quiet, ignigen.test=net]
 pxe-was:`, 1)
 	topo = regexp.MustCompile(`(?s)pxe-was:.*?\n\n`).ReplaceAllString(topo, "")
-	out, m := buildExample(t, topo)
+	out, m := testkit.BuildSource(t, []byte(topo))
 
-	var log syncLog
+	var log testkit.SyncBuffer
 	s, err := serve.New(serve.Options{Dir: out, AssetsDir: assets, Log: &log})
-	must(t, err)
+	testkit.Must(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
+	testkit.Must(t, err)
 	port := ln.Addr().(*net.TCPAddr).Port
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -53,7 +54,7 @@ pxe-was:`, 1)
 	}()
 
 	tftp := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(tftp, "boot.ipxe"),
+	testkit.Must(t, os.WriteFile(filepath.Join(tftp, "boot.ipxe"),
 		[]byte(fmt.Sprintf("#!ipxe\nchain http://10.0.2.2:%d/ipxe?mac=${mac:hexhyp}\n", port)), 0o644))
 	netboot := func(mac string, timeout time.Duration, stop func() bool) (string, string) {
 		return qemu(t, timeout, stop, "-boot", "n",
@@ -63,7 +64,7 @@ pxe-was:`, 1)
 
 	n := m.Nodes[0] // the init control plane: its config is served only to its MAC
 	data, err := os.ReadFile(filepath.Join(out, n.File))
-	must(t, err)
+	testkit.Must(t, err)
 	got, console := netboot(n.MAC, 5*time.Minute, nil)
 	expect(t, got, data, console)
 	mac := strings.ReplaceAll(n.MAC, ":", "\\:")
@@ -92,7 +93,7 @@ pxe-was:`, 1)
 	}
 	l := log.String()
 	if !strings.Contains(l, `path="/ipxe" mac=`+stranger+` node=- status=404`) {
-		t.Errorf("no 404 for %s in the access log; console:\n%s", stranger, tail(console, 2000))
+		t.Errorf("no 404 for %s in the access log; console:\n%s", stranger, testkit.LastBytes(console, 2000))
 	}
 	for _, line := range strings.Split(l, "\n") {
 		if strings.Contains(line, stranger) && !strings.Contains(line, "status=404") {

@@ -19,6 +19,7 @@ import (
 	ign "github.com/coreos/ignition/v2/config/v3_4"
 
 	"github.com/ignigen/ignigen/internal/cli"
+	"github.com/ignigen/ignigen/internal/testkit"
 	"github.com/ignigen/ignigen/internal/topology"
 )
 
@@ -27,13 +28,13 @@ import (
 // and re-encodes them, so the check is that it serves the same Ignition config, not the same bytes.
 func TestMatchbox(t *testing.T) {
 	tools, err := filepath.Abs("../../scripts/tools.sh")
-	must(t, err)
+	testkit.Must(t, err)
 	pathOut, err := exec.Command(tools, "path", "matchbox").Output()
 	if err != nil {
 		t.Skipf("no matchbox (scripts/tools.sh path matchbox): %v", err)
 	}
 	bin := strings.TrimSpace(string(pathOut))
-	out, m := buildExample(t, string(topology.Example))
+	out, m := testkit.BuildSource(t, topology.Example)
 	data := t.TempDir()
 	port := freePort(t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -47,7 +48,7 @@ func TestMatchbox(t *testing.T) {
 	var mlog bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "-address", fmt.Sprintf("127.0.0.1:%d", port), "-data-path", data, "-assets-path", data)
 	cmd.Stdout, cmd.Stderr = &mlog, &mlog
-	must(t, cmd.Start())
+	testkit.Must(t, cmd.Start())
 	defer func() { cancel(); cmd.Wait() }()
 
 	fetch := func(path string) (int, []byte) {
@@ -58,7 +59,7 @@ func TestMatchbox(t *testing.T) {
 				break
 			}
 		}
-		must(t, err)
+		testkit.Must(t, err)
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
@@ -66,13 +67,13 @@ func TestMatchbox(t *testing.T) {
 	for _, n := range m.Nodes {
 		t.Run(n.Name, func(t *testing.T) {
 			file, err := os.ReadFile(filepath.Join(out, n.File))
-			must(t, err)
+			testkit.Must(t, err)
 			code, body := fetch("/ignition?mac=" + strings.ReplaceAll(n.MAC, ":", "-"))
 			if code != 200 {
 				t.Fatalf("status %d: %s\nmatchbox log:\n%s", code, body, mlog.String())
 			}
 			want, _, err := ign.Parse(file)
-			must(t, err)
+			testkit.Must(t, err)
 			got, r, err := ign.Parse(body)
 			if err != nil {
 				t.Fatalf("matchbox served an invalid config: %v %s", err, r)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ignigen/ignigen/internal/testkit"
 	"github.com/ignigen/ignigen/internal/vm"
 )
 
@@ -114,9 +115,9 @@ func TestVMScripts(t *testing.T) {
 func buildVM(t *testing.T) vmEnv {
 	dir := t.TempDir()
 	e := vmEnv{image: filepath.Join(dir, "flatcar-base.qcow2"), diskDir: filepath.Join(dir, "disks")}
-	run(t, "qemu-img", "create", "-q", "-f", "qcow2", e.image, "256M")
+	testkit.MustRun(t, "qemu-img", "create", "-q", "-f", "qcow2", e.image, "256M")
 	raw, err := os.ReadFile("../../testdata/flatcar-ha/topology.yaml")
-	must(t, err)
+	testkit.Must(t, err)
 	topo := string(raw)
 	old := `mac: "52:54:00:00:00:35"}`
 	if !strings.Contains(topo, old) {
@@ -124,7 +125,7 @@ func buildVM(t *testing.T) vmEnv {
 	}
 	topo = strings.Replace(topo, old, `mac: "52:54:00:00:00:35", vm: {memoryMiB: 1024, cpus: 1}}`, 1)
 	topo += fmt.Sprintf("vm:\n  image: %s\n  diskDir: %s\n  network: default\n  memoryMiB: 3072\n  cpus: 3\n", e.image, e.diskDir)
-	out, m := buildExample(t, topo)
+	out, m := testkit.BuildSource(t, []byte(topo))
 	e.out = out
 	if len(m.Nodes) != len(vmNodes) {
 		t.Fatalf("build has %d nodes, want %d", len(m.Nodes), len(vmNodes))
@@ -331,7 +332,7 @@ func checkDomain(e vmEnv, n vmNode, text string, qemu bool) error {
 // checkClusterScript runs cluster.sh up, status and down on an empty diskDir. The "exists"
 // branches run against a test-driver file holding the domains `up` defined.
 func checkClusterScript(t *testing.T, e vmEnv) {
-	must(t, os.RemoveAll(e.diskDir))
+	testkit.Must(t, os.RemoveAll(e.diskDir))
 	cs := filepath.Join(e.out, vm.ClusterScript)
 	cache := t.TempDir()
 	fresh := []string{"LIBVIRT_URI=test:///default", "XDG_CACHE_HOME=" + cache, "XDG_CONFIG_HOME=" + cache}
@@ -373,9 +374,9 @@ func checkClusterScript(t *testing.T, e vmEnv) {
 	}
 	// The test driver forgets the domains when virt-install exits; keep what libvirt stored.
 	log, err := os.ReadFile(filepath.Join(cache, "virt-manager", "virt-install.log"))
-	must(t, err)
+	testkit.Must(t, err)
 	state := filepath.Join(t.TempDir(), "after-up.xml")
-	must(t, os.WriteFile(state, []byte(driverFile(t, string(log))), 0o644))
+	testkit.Must(t, os.WriteFile(state, []byte(driverFile(t, string(log))), 0o644))
 	up := []string{"LIBVIRT_URI=test://" + state, "XDG_CACHE_HOME=" + cache, "XDG_CONFIG_HOME=" + cache}
 
 	statusLine := func(state func(vmNode) string) string {
@@ -450,7 +451,7 @@ func checkQEMU(t *testing.T, e vmEnv, script string, n vmNode) error {
 	cmd.Env = append(os.Environ(), "ACCEL=tcg", "NETDEV=user")
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // the script execs QEMU
 	cmd.WaitDelay = 5 * time.Second
-	var console, stderr syncLog
+	var console, stderr testkit.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &console, &stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -478,7 +479,7 @@ wait:
 	ran := time.Since(start).Round(time.Millisecond)
 	if !stopped && ctx.Err() == nil {
 		return fmt.Errorf("%s: QEMU exited by itself after %s (%v)\nstderr:\n%s\nconsole:\n%s",
-			script, ran, err, stderr.String(), tail(console.String(), 2000))
+			script, ran, err, stderr.String(), testkit.LastBytes(console.String(), 2000))
 	}
 	// SIGTERM is the only way it may end, and QEMU says so; any other message is a failure.
 	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
@@ -488,7 +489,7 @@ wait:
 	}
 	if !stopped {
 		return fmt.Errorf("%s: after %s the console shows no disk boot attempt or no NIC with MAC %s:\n%s",
-			script, ran, n.mac, tail(console.String(), 2000))
+			script, ran, n.mac, testkit.LastBytes(console.String(), 2000))
 	}
 	if err := checkOverlay(e, n); err != nil {
 		return err
@@ -513,20 +514,13 @@ func runScript(path string, args []string, env ...string) (stdout, stderr string
 // with one planted change, and returns the copy's name.
 func mutate(t *testing.T, dir, from, to, old, repl string) string {
 	data, err := os.ReadFile(filepath.Join(dir, from))
-	must(t, err)
+	testkit.Must(t, err)
 	if !bytes.Contains(data, []byte(old)) {
 		t.Fatalf("%s has no %q to change", from, old)
 	}
-	must(t, os.WriteFile(filepath.Join(dir, to), bytes.Replace(data, []byte(old), []byte(repl), 1), 0o755))
+	testkit.Must(t, os.WriteFile(filepath.Join(dir, to), bytes.Replace(data, []byte(old), []byte(repl), 1), 0o755))
 	t.Cleanup(func() { os.Remove(filepath.Join(dir, to)) })
 	return to
-}
-
-func run(t *testing.T, name string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
-	}
 }
 
 // reason is the line of a check's error that names the cause: the consumer's own error message

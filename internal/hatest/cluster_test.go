@@ -111,10 +111,10 @@ func runErr(ctx context.Context, name string, args ...string) (string, error) {
 func (c *cluster) buildTopology(sysextURL string) {
 	t := c.t
 	example := filepath.Join(c.dir, "example-topology.yaml")
-	must(t, os.WriteFile(example, topology.Example, 0o644))
+	testkit.Must(t, os.WriteFile(example, topology.Example, 0o644))
 	topo := testkit.WithSysextBaseURL(t, example, sysextURL)
 	data, err := os.ReadFile(topo)
-	must(t, err)
+	testkit.Must(t, err)
 	var stdout, stderr bytes.Buffer
 	if code := cli.Run([]string{"build", topo, "-o", c.out}, &cli.Env{Stdout: &stdout, Stderr: &stderr}); code != 0 {
 		t.Fatalf("ignigen build: exit %d\n%s%s", code, stdout.String(), stderr.String())
@@ -204,9 +204,9 @@ func (c *cluster) applyIgnition(ctx context.Context, fetchNS string) {
 	t := c.t
 	for _, n := range c.nodes {
 		base := filepath.Join(c.dir, n.name, "ignition")
-		must(t, os.MkdirAll(base, 0o755))
+		testkit.Must(t, os.MkdirAll(base, 0o755))
 		// The same Flatcar-shaped root as the integration suite's (core's home, merged /usr).
-		must(t, testkit.NewFlatcarRoot(n.root))
+		testkit.Must(t, testkit.NewFlatcarRoot(n.root))
 		args := []string{"-platform", "file", "-root", n.root, "-log-to-stdout",
 			"-config-cache", filepath.Join(base, "config.json"),
 			"-state-file", filepath.Join(base, "state"),
@@ -217,28 +217,13 @@ func (c *cluster) applyIgnition(ctx context.Context, fetchNS string) {
 			out, err := cmd.CombinedOutput()
 			_ = os.WriteFile(filepath.Join(base, stage+".log"), out, 0o644)
 			if err != nil {
-				t.Fatalf("ignition %s on %s: %v\n%s", stage, n.name, err, tail(string(out), 30))
+				t.Fatalf("ignition %s on %s: %v\n%s", stage, n.name, err, testkit.LastLines(string(out), 30))
 			}
 		}
 		if _, err := os.Stat(filepath.Join(n.root, "etc/haproxy/haproxy.cfg")); err != nil {
 			t.Fatalf("ignition did not place haproxy.cfg on %s: %v", n.name, err)
 		}
 	}
-}
-
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func tail(s string, lines int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > lines {
-		l = l[len(l)-lines:]
-	}
-	return strings.Join(l, "\n")
 }
 
 // removeStale deletes namespaces of earlier runs whose test process is gone.
@@ -296,7 +281,7 @@ func (c *cluster) network(ctx context.Context) {
 		files, _ := filepath.Glob(filepath.Join(n.root, "etc/sysctl.d/*.conf"))
 		for _, f := range files {
 			data, err := os.ReadFile(f)
-			must(t, err)
+			testkit.Must(t, err)
 			for _, line := range strings.Split(string(data), "\n") {
 				k, v, ok := strings.Cut(line, "=")
 				k, v = strings.TrimSpace(k), strings.TrimSpace(v)
@@ -316,13 +301,13 @@ func (c *cluster) network(ctx context.Context) {
 func (c *cluster) startHolders(ctx context.Context) {
 	t := c.t
 	for _, n := range c.nodes {
-		must(t, os.MkdirAll(filepath.Join(n.dir, "etcd"), 0o700))
+		testkit.Must(t, os.MkdirAll(filepath.Join(n.dir, "etcd"), 0o700))
 		for _, d := range []string{"ovl/etc/up", "ovl/etc/work", "ovl/lib/up", "ovl/lib/work"} {
-			must(t, os.MkdirAll(filepath.Join(n.dir, d), 0o755))
+			testkit.Must(t, os.MkdirAll(filepath.Join(n.dir, d), 0o755))
 		}
 		h := exec.Command("ip", "netns", "exec", n.ns, "unshare", "--mount", "--propagation", "private", "sleep", "infinity")
 		h.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		must(t, h.Start())
+		testkit.Must(t, h.Start())
 		n.holder = h
 		go func() { _ = h.Wait() }()
 		// Wait until the holder has its own mount namespace (unshare exec'd sleep).
@@ -376,14 +361,14 @@ func (n *node) execErr(ctx context.Context, args ...string) (string, error) {
 func (n *node) start(name string, args ...string) *proc {
 	c := n.c
 	logf, err := os.OpenFile(filepath.Join(n.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	must(c.t, err)
+	testkit.Must(c.t, err)
 	fmt.Fprintf(logf, "==== %s start: %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(args, " "))
 	a := append(n.nsenter(), args...)
 	cmd := exec.Command(a[0], a[1:]...)
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	must(c.t, cmd.Start())
+	testkit.Must(c.t, cmd.Start())
 	p := &proc{node: n, name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
@@ -526,7 +511,7 @@ func pkiHashes(t *testing.T, root string) map[string]string {
 	h := map[string]string{}
 	for _, f := range []string{"ca.crt", "ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "etcd/ca.crt", "etcd/ca.key", "sa.key", "sa.pub"} {
 		data, err := os.ReadFile(filepath.Join(root, "etc/kubernetes/pki", f))
-		must(t, err)
+		testkit.Must(t, err)
 		s := sha256.Sum256(data)
 		h[f] = hex.EncodeToString(s[:])
 	}
@@ -541,7 +526,7 @@ func (c *cluster) prepare(ctx context.Context) {
 	for _, n := range c.nodes {
 		if n.init {
 			data, err := os.ReadFile(filepath.Join(n.root, "etc/kubernetes/kubeadm/init.yaml"))
-			must(t, err)
+			testkit.Must(t, err)
 			initCfg = data
 		}
 	}
@@ -553,11 +538,11 @@ func (c *cluster) prepare(ctx context.Context) {
 		cfg := initCfg
 		if !n.init {
 			join, err := os.ReadFile(filepath.Join(n.root, "etc/kubernetes/kubeadm/join.yaml"))
-			must(t, err)
+			testkit.Must(t, err)
 			cfg, err = InitConfigForJoin(join, initCfg)
-			must(t, err)
+			testkit.Must(t, err)
 		}
-		must(t, os.WriteFile(n.kubeadm, cfg, 0o600))
+		testkit.Must(t, os.WriteFile(n.kubeadm, cfg, 0o600))
 		before := pkiHashes(t, n.root)
 		ka := c.tools["kubeadm"]
 		n.exec(ctx, ka, "init", "phase", "certs", "all", "--config", n.kubeadm)
@@ -571,9 +556,9 @@ func (c *cluster) prepare(ctx context.Context) {
 		}
 		var err error
 		n.etcd, err = manifest(n.root, "etcd.yaml")
-		must(t, err)
+		testkit.Must(t, err)
 		n.apiSrv, err = manifest(n.root, "kube-apiserver.yaml")
-		must(t, err)
+		testkit.Must(t, err)
 		n.etcd[0] = c.tools["etcd"]
 		n.apiSrv[0] = c.tools["kube-apiserver"]
 		peer, ok := Flag(n.etcd, "initial-advertise-peer-urls")
@@ -647,7 +632,7 @@ func (c *cluster) startEtcd(ctx context.Context) {
 			if err := waitFor(ctx, 60*time.Second, "etcdctl member add "+name, func() error {
 				out, err := first.etcdctl(ctx, "member", "add", name, "--peer-urls="+n.etcdPeer)
 				if err != nil {
-					return fmt.Errorf("%v: %s", err, tail(out, 1))
+					return fmt.Errorf("%v: %s", err, testkit.LastLines(out, 1))
 				}
 				return nil
 			}); err != nil {
@@ -698,7 +683,7 @@ func (c *cluster) apiReady(ctx context.Context, n *node, d time.Duration) error 
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
-			return fmt.Errorf("%s: %s", resp.Status, tail(string(body), 5))
+			return fmt.Errorf("%s: %s", resp.Status, testkit.LastLines(string(body), 5))
 		}
 		return nil
 	})
@@ -748,7 +733,7 @@ func (c *cluster) dumpLogs() {
 		logs, _ := filepath.Glob(filepath.Join(n.dir, "*.log"))
 		for _, l := range logs {
 			data, _ := os.ReadFile(l)
-			c.t.Logf("---- %s/%s (last lines)\n%s", n.name, filepath.Base(l), tail(string(data), 25))
+			c.t.Logf("---- %s/%s (last lines)\n%s", n.name, filepath.Base(l), testkit.LastLines(string(data), 25))
 		}
 	}
 }

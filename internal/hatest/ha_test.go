@@ -53,8 +53,8 @@ func TestHA(t *testing.T) {
 	}
 	var err error
 	c.dir, err = os.MkdirTemp("", "ignigen-hatest-")
-	must(t, err)
-	must(t, os.Chmod(c.dir, 0o755)) // Ignition writes user core's SSH keys as core
+	testkit.Must(t, err)
+	testkit.Must(t, os.Chmod(c.dir, 0o755)) // Ignition writes user core's SSH keys as core
 	c.out = filepath.Join(c.dir, "out")
 	c.sw, c.client = c.id+"-sw", c.id+"-client"
 	t.Cleanup(func() {
@@ -73,7 +73,7 @@ func TestHA(t *testing.T) {
 	run(t, ctx, "ip", "netns", "add", fetchNS)
 	run(t, ctx, "ip", "-n", fetchNS, "link", "set", "lo", "up")
 	ln, err := netns(fetchNS, func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") })
-	must(t, err)
+	testkit.Must(t, err)
 	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(testkit.StandIn(path.Base(r.URL.Path)))
 	})}
@@ -131,9 +131,9 @@ func TestHA(t *testing.T) {
 	first.exec(ctx, ka, "init", "phase", "upload-config", "kubeadm", "--config", first.kubeadm)
 
 	kc, err := loadKubeconfig(filepath.Join(c.out, "admin.kubeconfig"))
-	must(t, err)
+	testkit.Must(t, err)
 	api, err := newAPIClient(kc, c.client)
-	must(t, err)
+	testkit.Must(t, err)
 	if err := waitFor(ctx, 60*time.Second, "a create through the VIP with admin.kubeconfig", func() error {
 		_, err := api.create(ctx, "smoke", "ha-smoke", 0)
 		return err

@@ -14,6 +14,12 @@ const (
 	Worker       Role = "worker"
 )
 
+// Roles is every role, the one list that says which exist.
+var Roles = []Role{ControlPlane, Worker}
+
+// Valid reports whether r is one of Roles.
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+
 // KeyAlgorithm names a kubeadm encryptionAlgorithm.
 type KeyAlgorithm string
 

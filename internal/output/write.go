@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,6 +32,9 @@ func Create(root string, files []File) error {
 // with one sync of the file system (one journal commit instead of one per file), then moves each
 // into place with place and syncs again so the new names survive a crash too.
 func publish(root string, files []File, place func(tmp, dst string) error) (err error) {
+	if len(files) == 0 {
+		return nil
+	}
 	tmps := make([]string, 0, len(files))
 	defer func() {
 		for _, t := range tmps {
@@ -72,18 +76,39 @@ func publish(root string, files []File, place func(tmp, dst string) error) (err 
 }
 
 // populate writes files into dir, a new directory nobody else reads yet, and makes them durable
-// with one sync of the file system rather than one fsync per file.
+// with one sync of the file system rather than one fsync per file. Creating a file can wait on
+// the file system's journal, so several are created at once.
 func populate(dir string, files []File) error {
 	for _, f := range files {
 		if strings.Contains(f.Name, "/") || f.Name == "" || f.Name[0] == '.' {
 			return fmt.Errorf("output file name %q is not a plain file name", f.Name)
 		}
-		if err := writeNew(filepath.Join(dir, f.Name), f.Data, f.Mode); err != nil {
-			return err
-		}
+	}
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = writeNew(filepath.Join(dir, files[i].Name), files[i].Data, files[i].Mode)
+			}
+		}()
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	return syncFS(dir)
 }
+
+// writers is how many files populate creates at once: enough to overlap waits on the journal.
+const writers = 8
 
 // target is where name lands under root; names that climb out of root are refused.
 func target(root, name string) (string, error) {

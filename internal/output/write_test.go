@@ -57,3 +57,9 @@ func TestPublishRefusesEscape(t *testing.T) {
 		assert.Empty(t, entries, name)
 	}
 }
+
+func TestPublishNothing(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "absent")
+	require.NoError(t, Replace(root, nil), "an export of nodes without MACs writes nothing")
+	assert.NoDirExists(t, root)
+}

@@ -137,3 +137,11 @@ func (s *SysextServer) Requests() []string {
 	defer s.mu.Unlock()
 	return append([]string(nil), s.requests...)
 }
+
+// BuildSource is Build of topology text rather than a file.
+func BuildSource(t testing.TB, topology []byte) (string, build.Manifest) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "topology.yaml")
+	Must(t, os.WriteFile(path, topology, 0o644))
+	return Build(t, path, "")
+}

@@ -62,3 +62,16 @@ func TestServeSysext(t *testing.T) {
 		t.Fatalf("%d requests recorded", n)
 	}
 }
+
+func TestLast(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{LastLines("a\nb\nc\n", 2), "b\nc"},
+		{LastLines("a", 2), "a"},
+		{LastBytes("abcdef", 3), "…def"},
+		{LastBytes("ab", 3), "ab"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

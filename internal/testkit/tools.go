@@ -141,3 +141,13 @@ func Run(timeout time.Duration, env []string, name string, args ...string) Resul
 	}
 	return Result{Cmd: name + " " + strings.Join(args, " "), Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
 }
+
+// MustRun runs a command (two minutes at most) and fails the test with its output when it fails.
+func MustRun(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	r := Run(2*time.Minute, nil, name, args...)
+	if r.Err != nil {
+		t.Fatalf("%s: %v\n%s", r.Cmd, r.Err, r.Output())
+	}
+	return r.Stdout
+}

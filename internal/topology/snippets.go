@@ -29,10 +29,9 @@ func (v *validator) snippets(specs []SnippetSpec, c *model.Cluster) []model.Snip
 		p := fmt.Sprintf("snippets.%d", i)
 		sn := model.Snippet{File: s.File}
 		for j, r := range s.Roles {
-			switch model.Role(r) {
-			case model.ControlPlane, model.Worker:
+			if model.Role(r).Valid() {
 				sn.Roles = append(sn.Roles, model.Role(r))
-			default:
+			} else {
 				v.errorf(fmt.Sprintf("%s.roles.%d", p, j), "use control-plane or worker, or omit roles for every node", "unknown role %q", r)
 			}
 		}
