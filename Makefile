@@ -4,7 +4,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ignigen/ignigen/internal/cli.Version=$(VERSION)
 
-.PHONY: build test bench golden example integration ha-test tools ci clean
+.PHONY: build test bench fuzz golden example integration ha-test tools ci clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ignigen ./cmd/ignigen
@@ -15,6 +15,11 @@ test:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/build/
+
+# Each go test -fuzz target for FUZZTIME (scripts/fuzz.sh); crashers land in testdata/fuzz/.
+FUZZTIME ?= 30s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 # Refresh testdata/*/golden and testdata/invalid/*.golden after a reviewed change.
 golden:
