@@ -4,7 +4,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ignigen/ignigen/internal/cli.Version=$(VERSION)
 
-.PHONY: build test bench golden example integration ha-test tools ci clean fuzz-serve
+.PHONY: build test bench fuzz golden example integration ha-test tools ci clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ignigen ./cmd/ignigen
@@ -23,12 +23,10 @@ bench:
 	$(GO) test -run '^$$' -bench Command -benchtime 3x ./cmd/ignigen/
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/build/
 
-# Fuzz serve's request handling (MAC and name parsing), each target for FUZZTIME. A crasher lands
-# in internal/serve/testdata/fuzz/ and runs as a regression case in every `go test`: commit it.
+# Each go test -fuzz target for FUZZTIME (scripts/fuzz.sh); crashers land in testdata/fuzz/.
 FUZZTIME ?= 30s
-fuzz-serve:
-	$(GO) test -run '^$$' -fuzz '^FuzzRequest$$' -fuzztime $(FUZZTIME) ./internal/serve/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseMAC$$' -fuzztime $(FUZZTIME) ./internal/serve/
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 # Refresh testdata/*/golden and testdata/invalid/*.golden after a reviewed change.
 golden:
