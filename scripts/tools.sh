@@ -26,6 +26,7 @@ MATCHBOX_VERSION=v0.11.0        # github.com/poseidon/matchbox (v0.12.0 not serv
 # (cmd/kubeadm/app/constants). pause is kubernetes' own build/pause/linux/pause.c.
 COREDNS_VERSION=v1.13.1         # github.com/coredns/coredns
 PAUSE_VERSION=3.10.1
+CNI_PLUGINS_VERSION=v1.9.0     # github.com/containernetworking/plugins (bridge, host-local, loopback, portmap)
 # scripts/imagewriter (its own module, pins github.com/google/go-containerregistry).
 IMAGEWRITER_VERSION=1
 K8S_DEFAULT_VERSION=v1.35.4
@@ -48,7 +49,7 @@ APT_PACKAGES=(
 
 TOOLS=(ignition ignition-validate quadlet kubeadm kube-apiserver kubectl etcd etcdctl matchbox)
 # Only the boot test (make boot-test) needs these: the node components and images.
-BOOT_TOOLS=(kubelet kube-controller-manager kube-scheduler kube-proxy podman coredns pause imagewriter debroot)
+BOOT_TOOLS=(kubelet kube-controller-manager kube-scheduler kube-proxy podman coredns pause imagewriter debroot cni-plugins)
 # debroot: the Debian 12 base root every boot-test node overlays (a directory).
 # containerd/runc run the pods; conmon, netavark, containers-common and runc are
 # what podman needs in a node (Debian's crun 1.8 fails); haproxy, keepalived and
@@ -96,6 +97,7 @@ tool_version() {
     matchbox) echo "$MATCHBOX_VERSION" ;;
     coredns) echo "$COREDNS_VERSION" ;;
     pause) echo "$PAUSE_VERSION" ;;
+    cni-plugins) echo "$CNI_PLUGINS_VERSION" ;;
     imagewriter) echo "v$IMAGEWRITER_VERSION-$(imagewriter_hash)" ;;
     debroot) echo "$DEBROOT_SUITE-$(printf '%s\n' "${DEBROOT_PACKAGES[@]}" | sha256sum | cut -c1-12)" ;;
     *) die "unknown tool '$1' (known: ${TOOLS[*]} ${BOOT_TOOLS[*]})" ;;
@@ -111,7 +113,7 @@ tool_unit() {
     kubeadm|kube-apiserver|kubectl) echo kubernetes ;;
     kubelet|kube-controller-manager|kube-scheduler|kube-proxy) echo kubernetes-node ;;
     etcd|etcdctl) echo etcd ;;
-    quadlet|matchbox|podman|coredns|pause|imagewriter|debroot) echo "$1" ;;
+    quadlet|matchbox|podman|coredns|pause|imagewriter|debroot|cni-plugins) echo "$1" ;;
     *) die "unknown tool '$1' (known: ${TOOLS[*]} ${BOOT_TOOLS[*]})" ;;
   esac
 }
@@ -197,6 +199,19 @@ build_coredns() {
   go get "$m@$COREDNS_VERSION"
   CGO_ENABLED=0 go build -trimpath -o out/coredns "$m"
   install_bin coredns out/coredns
+}
+
+# cni-plugins is a directory (/opt/cni/bin of a node): the boot test's bridge CNI.
+build_cni-plugins() {
+  local dir=$1 m=github.com/containernetworking/plugins p
+  cd "$dir"
+  go get "$m@$CNI_PLUGINS_VERSION"
+  mkdir -p out/cni-plugins
+  for p in main/bridge main/loopback meta/portmap ipam/host-local; do
+    CGO_ENABLED=0 go build -trimpath -o "out/cni-plugins/${p#*/}" \
+      -ldflags "-X $m/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" "$m/plugins/$p"
+  done
+  install_bin cni-plugins out/cni-plugins
 }
 
 # The sandbox ("pause") binary from kubernetes' own source, static.
@@ -358,6 +373,7 @@ version_of() {
     pause) out=$("$p" -v 2>&1) ;;
     imagewriter) out=$("$p" -version 2>&1) ;;
     debroot) out=$(chroot "$p" systemctl --version 2>&1) ;;
+    cni-plugins) out=$(CNI_COMMAND=VERSION "$p/bridge" 2>&1) ;;
     kubeadm) out=$("$p" version -o short 2>&1) ;;
     kube-apiserver|etcd|kubelet|kube-controller-manager|kube-scheduler|kube-proxy)
       out=$("$p" --version 2>&1) ;;
