@@ -21,23 +21,49 @@ const (
 // TestBoot powers on all five nodes at once and waits, from the client namespace, until every
 // node is Ready; then checks the control plane, etcd, the admin identity and every node's units.
 func TestBoot(t *testing.T) {
-	c := newCluster(t)
-	powerOnAll(t, c, c.nodes)
+	c := newCluster(t, nil)
+	powerOnAll(t, c, c.nodes, 0, readyTimeout)
+	c.checkAssembled(t)
+}
+
+// TestBootOrder: workers and joining control-plane nodes first, the init node 20 s later and
+// last; they wait for the VIP, and the cluster assembles all the same.
+func TestBootOrder(t *testing.T) {
+	c := newCluster(t, nil)
+	var order []*node
+	for i := len(c.nodes) - 1; i >= 0; i-- {
+		order = append(order, c.nodes[i])
+	}
+	init := c.initNode().Name
+	var rest []*node
+	var last *node
+	for _, n := range order {
+		if n.name == init {
+			last = n
+		} else {
+			rest = append(rest, n)
+		}
+	}
+	powerOnAll(t, c, append(rest, last), 20*time.Second, readyTimeout)
 	c.checkAssembled(t)
 }
 
 // powerOnAll powers the nodes on in the given order, at once (no wait between), and waits until
 // all are Ready. It prints the timeline.
-func powerOnAll(t *testing.T, c *cluster, order []*node) time.Duration {
+func powerOnAll(t testing.TB, c *cluster, order []*node, gap time.Duration, timeout time.Duration) time.Duration {
 	mono := map[string]int64{}
 	clusterOn := time.Now()
-	for _, n := range order {
+	for i, n := range order {
+		if i == len(order)-1 && gap > 0 {
+			logf("waiting %v before the last node", gap)
+			time.Sleep(gap)
+		}
 		mono[n.name] = monoNow()
 		powerOn(t, n)
 		logf("power on %s", n.name)
 	}
 	ready := map[string]time.Duration{}
-	ok := waitFor(readyTimeout, time.Second, func() bool {
+	ok := waitFor(timeout, time.Second, func() bool {
 		for name := range c.readyNodes() {
 			if _, seen := ready[name]; !seen {
 				ready[name] = time.Since(clusterOn)
@@ -58,16 +84,17 @@ func powerOnAll(t *testing.T, c *cluster, order []*node) time.Duration {
 		all = max(all, d)
 	}
 	t.Logf("boot timeline (aim: all Ready within %v):\n%s", readyAim, timeline(c.nodes, mono, ready, clusterOn, all))
+	c.powerOnMono = mono
 	if !ok {
 		c.dumpFailures(t)
-		t.Fatalf("boottest: only %d of %d nodes Ready after %v", len(ready), len(c.nodes), readyTimeout)
+		t.Fatalf("boottest: only %d of %d nodes Ready after %v", len(ready), len(c.nodes), timeout)
 	}
 	return all
 }
 
 // checkAssembled: static pods Running on every control-plane node, etcd with three voting
 // members, `kubectl auth whoami` in kubeadm:cluster-admins, every node running with no failed unit.
-func (c *cluster) checkAssembled(t *testing.T) {
+func (c *cluster) checkAssembled(t testing.TB) {
 	var cps []*node
 	for _, n := range c.nodes {
 		if n.role == "control-plane" {
@@ -133,6 +160,23 @@ func (c *cluster) checkAssembled(t *testing.T) {
 		}
 	}
 
+	// Ordering: on every control-plane node kubeadm started only once keepalived and HAProxy
+	// were active (the units say After=; a broken ordering would still often assemble).
+	for _, n := range cps {
+		unit := "kubeadm-join.service"
+		if n.name == c.initNode().Name {
+			unit = "kubeadm-init.service"
+		}
+		mono := c.powerOnMono[n.name]
+		started := n.unitTime(unit, "InactiveExitTimestampMonotonic", mono)
+		for _, dep := range []string{"keepalived.service", "haproxy.service"} {
+			up := n.unitTime(dep, "ActiveEnterTimestampMonotonic", mono)
+			if started < 0 || up < 0 || started < up {
+				t.Errorf("boottest: %s: %s started at %s, before %s was active (%s)", n.name, unit, fmtAt(started), dep, fmtAt(up))
+			}
+		}
+	}
+
 	out, err := c.kubectl("auth whoami -o json")
 	if err != nil || !strings.Contains(out, `"kubeadm:cluster-admins"`) {
 		t.Errorf("boottest: kubectl auth whoami: want group kubeadm:cluster-admins (%v)\n%s", err, out)
@@ -161,7 +205,7 @@ func (c *cluster) checkAssembled(t *testing.T) {
 	}
 }
 
-func (c *cluster) dumpFailures(t *testing.T) {
+func (c *cluster) dumpFailures(t testing.TB) {
 	for _, n := range c.nodes {
 		state, _ := n.exec("systemctl is-system-running")
 		failed, _ := n.exec("systemctl list-units --failed --no-legend --plain")

@@ -31,11 +31,19 @@ type cluster struct {
 	kubeconfig string // the generated admin.kubeconfig, unchanged
 	tools      map[string]string
 	nodes      []*node
+	// powerOnMono: CLOCK_MONOTONIC (µs) of each node's last power-on.
+	powerOnMono map[string]int64
 }
+
+// dropImage: an image left out of every node's store (a negative control).
+var dropImage string
+
+// breakFunc changes a node's substituted config for a negative control (nil: none).
+type breakFunc func(t testing.TB, n *node, cfg []byte) []byte
 
 // newCluster prepares everything up to power-on. It cleans a previous (possibly killed) run
 // first and registers the cleanup of this one for success, failure and interruption.
-func newCluster(t *testing.T) *cluster {
+func newCluster(t *testing.T, brk breakFunc) *cluster {
 	if os.Geteuid() != 0 {
 		t.Fatal("boottest: needs root (make boot-test)")
 	}
@@ -96,6 +104,9 @@ func newCluster(t *testing.T) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if brk != nil {
+			sub = brk(t, n, sub)
+		}
 		n.ign = filepath.Join(n.dir, "config.ign")
 		os.WriteFile(n.ign, sub, 0o644)
 		c.nodes = append(c.nodes, n)
@@ -119,6 +130,18 @@ func newCluster(t *testing.T) *cluster {
 		os.WriteFile(initCfg, []byte("apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nkubernetesVersion: "+m.Kubernetes.Version+"\n"), 0o644)
 	}
 	ctrImgs := clusterImages(t, c.tools, c.tools["debroot"], initCfg)
+	if dropImage != "" { // a negative control
+		var kept []image
+		for _, img := range ctrImgs {
+			if !strings.Contains(img.refs[0], "/"+dropImage+":") {
+				kept = append(kept, img)
+			}
+		}
+		if len(kept) == len(ctrImgs) {
+			t.Fatalf("boottest: no image %s to leave out", dropImage)
+		}
+		ctrImgs = kept
+	}
 	podImgs := podmanImages(m.Images.Keepalived, m.Images.HAProxy, c.tools["debroot"])
 	writeImages(t, c.tools["imagewriter"], ctrImgs)
 	writeImages(t, c.tools["imagewriter"], podImgs)
@@ -132,9 +155,9 @@ func newCluster(t *testing.T) *cluster {
 	client[3] = 10
 	makeLAN(t, fmt.Sprintf("%s/%d", m.Network.Gateway, bits), fmt.Sprintf("%d.%d.%d.%d/%d", client[0], client[1], client[2], client[3], bits))
 	for _, n := range c.nodes {
-		sh(t, "cp -a %s/. %s/containerd/", ctrdTmpl, n.dir)
+		linkCopy(t, ctrdTmpl, n.dir+"/containerd")
 		if n.role == string(model.ControlPlane) {
-			sh(t, "cp -a %s/. %s/containers/", podTmpl, n.dir)
+			linkCopy(t, podTmpl, n.dir+"/containers")
 		}
 		makeNodeNet(t, n, m.Network.Interface)
 		applyNetSysctls(t, n)
@@ -183,4 +206,13 @@ func (c *cluster) readyNodes() map[string]bool {
 		}
 	}
 	return ready
+}
+
+// linkCopy gives a node its own image store from a template: hard links for what is never
+// written in place (content blobs, unpacked layers; JSON indexes are replaced by rename), real
+// copies of the databases and lock files that are.
+func linkCopy(t testing.TB, src, dst string) {
+	sh(t, `cp -al %[1]s/. %[2]s/
+cd %[1]s && find . -type f \( -name '*.db' -o -name '*.lock' -o -name '*.sql' \) -print0 |
+  while IFS= read -r -d '' f; do cp -a --remove-destination "$f" "%[2]s/$f"; done`, src, dst)
 }
