@@ -50,7 +50,7 @@ boot-tools:
 	scripts/tools.sh boot
 
 boot-test: tools boot-tools
-	$(GO) test -tags boottest -count=1 -timeout 30m -v -run 'TestBoot' ./internal/boottest/
+	$(GO) test -tags boottest -count=1 -timeout 60m -v ./internal/boottest/
 
 ci: test integration ha-test boot-test
 
