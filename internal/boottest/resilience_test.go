@@ -80,14 +80,14 @@ func TestPowerLoss(t *testing.T) {
 	c.checkAssembled(t)
 }
 
-// nodeRebootedReady: the node's kubelet has posted Ready since it came back (its Ready
-// condition's heartbeat is newer than the power-on).
+// nodeRebootedReady: the node's kubelet is back: its node lease was renewed after the power-on
+// (the Ready condition's own heartbeat moves only every few minutes while nothing changes).
 func (c *cluster) nodeRebootedReady(n *node, on time.Time) bool {
-	out, err := c.kubectl("get node " + n.name + ` -o jsonpath={.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}`)
+	out, err := c.kubectl("get lease -n kube-node-lease " + n.name + " -o jsonpath={.spec.renewTime}")
 	if err != nil {
 		return false
 	}
-	ts, err := time.Parse(time.RFC3339, strings.TrimSpace(out))
+	ts, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(out))
 	return err == nil && ts.After(on)
 }
 
