@@ -1,10 +1,10 @@
 # ignigen: see README.md. `make test` is the test command; CI (.ci/run) also runs
-# `make integration` and `make ha-test`.
+# `make integration`, `make ha-test` and `make boot-test`.
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ignigen/ignigen/internal/cli.Version=$(VERSION)
 
-.PHONY: build test bench fuzz golden example integration ha-test tools ci clean
+.PHONY: build test bench fuzz golden example integration ha-test boot-test tools boot-tools ci clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ignigen ./cmd/ignigen
@@ -55,7 +55,16 @@ integration: tools
 ha-test: tools
 	$(GO) test -tags hatest -count=1 -timeout 15m -v ./internal/hatest/
 
-ci: test integration ha-test
+# The example cluster boots for real: five systemd-nspawn nodes with real systemd as PID 1, their
+# roots made by the real Ignition from the generated configs (root; README "Boot test").
+boot-tools:
+	scripts/tools.sh apt
+	scripts/tools.sh boot
+
+boot-test: tools boot-tools
+	$(GO) test -tags boottest -count=1 -timeout 60m -v ./internal/boottest/
+
+ci: test integration ha-test boot-test
 
 clean:
 	rm -rf bin out example-topology.yaml

@@ -8,6 +8,7 @@
 #   scripts/tools.sh path TOOL      absolute path of TOOL (built first if missing)
 #   scripts/tools.sh env            `export NAME_BIN=...` lines for all tools
 #   scripts/tools.sh all            apt + build
+#   scripts/tools.sh boot           build the boot test's tools too (make boot-test)
 #   scripts/tools.sh list           tool names
 #
 # Environment: IGNIGEN_CACHE (cache root), K8S_VERSION, ETCD_VERSION.
@@ -21,6 +22,13 @@ shopt -s inherit_errexit  # let set -e act inside $(...) too
 IGNITION_VERSION=v2.27.0        # github.com/coreos/ignition/v2
 PODMAN_VERSION=v5.8.2           # github.com/containers/podman/v5 (quadlet)
 MATCHBOX_VERSION=v0.11.0        # github.com/poseidon/matchbox (v0.12.0 not served)
+# CoreDNS and pause: kubeadm's CoreDNSVersion / PauseVersion for v1.35.x
+# (cmd/kubeadm/app/constants). pause is kubernetes' own build/pause/linux/pause.c.
+COREDNS_VERSION=v1.13.1         # github.com/coredns/coredns
+PAUSE_VERSION=3.10.1
+CNI_PLUGINS_VERSION=v1.9.0     # github.com/containernetworking/plugins (bridge, host-local, loopback, portmap)
+# scripts/imagewriter (its own module, pins github.com/google/go-containerregistry).
+IMAGEWRITER_VERSION=1
 K8S_DEFAULT_VERSION=v1.35.4
 K8S_VERSION="${K8S_VERSION:-$K8S_DEFAULT_VERSION}"  # k8s.io/kubernetes
 # etcd: DefaultEtcdVersion in kubeadm's cmd/kubeadm/app/constants/constants.go
@@ -36,9 +44,23 @@ APT_PACKAGES=(
   virtinst libvirt-clients qemu-utils
   wrk jq
   gcc libc6-dev libblkid-dev
+  mmdebstrap systemd-container libseccomp-dev pkg-config
 )
 
 TOOLS=(ignition ignition-validate quadlet kubeadm kube-apiserver kubectl etcd etcdctl matchbox)
+# Only the boot test (make boot-test) needs these: the node components and images.
+BOOT_TOOLS=(kubelet kube-controller-manager kube-scheduler kube-proxy podman coredns pause imagewriter debroot cni-plugins)
+# debroot: the Debian 12 base root every boot-test node overlays (a directory).
+# containerd/runc run the pods; conmon, netavark, containers-common and runc are
+# what podman needs in a node (Debian's crun 1.8 fails); haproxy, keepalived and
+# curl also become the keepalived/HAProxy images.
+DEBROOT_SUITE=bookworm
+DEBROOT_PACKAGES=(
+  systemd systemd-sysv systemd-resolved dbus iproute2 containerd runc
+  haproxy keepalived iptables conntrack ethtool socat ca-certificates kmod util-linux
+  mount procps curl conmon netavark golang-github-containers-common libgpgme11 libseccomp2
+  jq less
+)
 
 CACHE_ROOT="${IGNIGEN_CACHE:-$HOME/.cache/ignigen}"
 
@@ -68,11 +90,17 @@ etcd_version() {
 tool_version() {
   case $1 in
     ignition|ignition-validate) echo "$IGNITION_VERSION" ;;
-    quadlet) echo "$PODMAN_VERSION" ;;
+    quadlet|podman) echo "$PODMAN_VERSION" ;;
     kubeadm|kube-apiserver|kubectl) echo "$K8S_VERSION" ;;
+    kubelet|kube-controller-manager|kube-scheduler|kube-proxy) echo "$K8S_VERSION" ;;
     etcd|etcdctl) etcd_version ;;
     matchbox) echo "$MATCHBOX_VERSION" ;;
-    *) die "unknown tool '$1' (known: ${TOOLS[*]})" ;;
+    coredns) echo "$COREDNS_VERSION" ;;
+    pause) echo "$PAUSE_VERSION" ;;
+    cni-plugins) echo "$CNI_PLUGINS_VERSION" ;;
+    imagewriter) echo "v$IMAGEWRITER_VERSION-$(imagewriter_hash)" ;;
+    debroot) echo "$DEBROOT_SUITE-$(printf '%s\n' "${DEBROOT_PACKAGES[@]}" | sha256sum | cut -c1-12)" ;;
+    *) die "unknown tool '$1' (known: ${TOOLS[*]} ${BOOT_TOOLS[*]})" ;;
   esac
 }
 
@@ -83,9 +111,10 @@ tool_unit() {
   case $1 in
     ignition|ignition-validate) echo ignition ;;
     kubeadm|kube-apiserver|kubectl) echo kubernetes ;;
+    kubelet|kube-controller-manager|kube-scheduler|kube-proxy) echo kubernetes-node ;;
     etcd|etcdctl) echo etcd ;;
-    quadlet|matchbox) echo "$1" ;;
-    *) die "unknown tool '$1' (known: ${TOOLS[*]})" ;;
+    quadlet|matchbox|podman|coredns|pause|imagewriter|debroot|cni-plugins) echo "$1" ;;
+    *) die "unknown tool '$1' (known: ${TOOLS[*]} ${BOOT_TOOLS[*]})" ;;
   esac
 }
 
@@ -151,6 +180,72 @@ build_quadlet() {
   install_bin quadlet out/quadlet
 }
 
+# podman itself, for the nodes of the boot test (Quadlet runs its containers).
+# cgo: seccomp; no btrfs/devicemapper/gpgme (their C headers are not needed).
+build_podman() {
+  local dir=$1 m=github.com/containers/podman/v5
+  [[ -f /usr/include/seccomp.h ]] || die "podman needs libseccomp-dev: run '$0 apt' first"
+  cd "$dir"
+  go get "$m/cmd/podman@$PODMAN_VERSION"
+  CGO_ENABLED=1 go build -trimpath -o out/podman \
+    -tags 'seccomp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_openpgp' \
+    "$m/cmd/podman"
+  install_bin podman out/podman
+}
+
+build_coredns() {
+  local dir=$1 m=github.com/coredns/coredns
+  cd "$dir"
+  go get "$m@$COREDNS_VERSION"
+  CGO_ENABLED=0 go build -trimpath -o out/coredns "$m"
+  install_bin coredns out/coredns
+}
+
+# cni-plugins is a directory (/opt/cni/bin of a node): the boot test's bridge CNI.
+build_cni-plugins() {
+  local dir=$1 m=github.com/containernetworking/plugins p
+  cd "$dir"
+  go get "$m@$CNI_PLUGINS_VERSION"
+  mkdir -p out/cni-plugins
+  for p in main/bridge main/loopback meta/portmap ipam/host-local; do
+    CGO_ENABLED=0 go build -trimpath -o "out/cni-plugins/${p#*/}" \
+      -ldflags "-X $m/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" "$m/plugins/$p"
+  done
+  install_bin cni-plugins out/cni-plugins
+}
+
+# The sandbox ("pause") binary from kubernetes' own source, static.
+build_pause() {
+  local dir=$1 kdir
+  kdir=$(k8s_module_dir)
+  gcc -Os -static -Wall -Werror -DVERSION=v$PAUSE_VERSION \
+    -o "$dir/out/pause" "$kdir/build/pause/linux/pause.c"
+  install_bin pause "$dir/out/pause"
+}
+
+# The image writer is source in this repository (its own module, so the product's
+# go.mod does not carry go-containerregistry); the cache key is a hash of it.
+IMAGEWRITER_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/imagewriter"
+imagewriter_hash() { cat "$IMAGEWRITER_SRC"/go.mod "$IMAGEWRITER_SRC"/go.sum "$IMAGEWRITER_SRC"/*.go | sha256sum | cut -c1-12; }
+build_imagewriter() {
+  local dir=$1
+  (cd "$IMAGEWRITER_SRC" && CGO_ENABLED=0 go build -trimpath -o "$dir/out/imagewriter" .)
+  install_bin imagewriter "$dir/out/imagewriter"
+}
+
+# The base root: mmdebstrap with the machine's own apt sources (about 3 min).
+# No /etc/hostname: Ignition writes it (overwrite: false fails on an existing file).
+build_debroot() {
+  local dir=$1 pkgs
+  command -v mmdebstrap >/dev/null || die "debroot needs mmdebstrap: run '$0 apt' first"
+  pkgs=$(IFS=,; echo "${DEBROOT_PACKAGES[*]}")
+  local sources=/etc/apt/sources.list.d/debian.sources
+  [[ -f $sources ]] || sources=/etc/apt/sources.list
+  mmdebstrap --variant=minbase --include="$pkgs" "$DEBROOT_SUITE" "$dir/out/debroot" "$sources"
+  rm -f "$dir/out/debroot/etc/hostname"
+  install_bin debroot "$dir/out/debroot"
+}
+
 build_matchbox() {
   local dir=$1 m=github.com/poseidon/matchbox
   cd "$dir"
@@ -174,7 +269,21 @@ build_etcd() {
 }
 
 build_kubernetes() {
+  build_k8s_cmds "$1" kubeadm kube-apiserver kubectl
+}
+
+# kubelet, controller-manager, scheduler and kube-proxy: the rest of a node,
+# built only for the boot test. A unit of its own so `make integration` does
+# not pay for them.
+build_kubernetes-node() {
+  build_k8s_cmds "$1" kubelet kube-controller-manager kube-scheduler kube-proxy
+}
+
+# build_k8s_cmds DIR CMD...: build k8s.io/kubernetes/cmd/CMD for each CMD.
+build_k8s_cmds() {
   local dir=$1 v=$K8S_VERSION kdir staging_v minor major goline godebug
+  shift
+  local cmds=("$@")
   kdir=$(k8s_module_dir)
   [[ -f $kdir/go.mod ]] || die "k8s.io/kubernetes@$v not downloadable"
   # Staging modules (k8s.io/api, client-go, ...) are published as v0.MINOR.PATCH.
@@ -193,7 +302,7 @@ build_kubernetes() {
   done < <(sed -n 's#^[[:space:]]*\(k8s.io/[^[:space:]]*\) => ./staging/src/.*#\1#p' "$kdir/go.mod")
   ((n > 0)) || die "no staging replaces found in kubernetes $v go.mod"
   log "kubernetes $v: $n staging modules replaced by $staging_v"
-  local pkgs=(k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
+  local pkgs=("${cmds[@]/#/k8s.io/kubernetes/cmd/}")
   go get "${pkgs[@]/%/@$v}"
   # Version stamps as in hack/lib/version.sh: kubeadm derives its defaults
   # (control-plane and etcd versions) from gitVersion.
@@ -204,11 +313,10 @@ build_kubernetes() {
       val=${k#*=}; ld+=("-X $p.${k%%=*}=$val")
     done
   done
-  # One invocation for all three: they share most packages.
+  # One invocation for all: they share most packages.
   CGO_ENABLED=0 go build -trimpath -ldflags "${ld[*]}" -o out/ "${pkgs[@]}"
-  install_bin kubeadm out/kubeadm
-  install_bin kube-apiserver out/kube-apiserver
-  install_bin kubectl out/kubectl
+  local c
+  for c in "${cmds[@]}"; do install_bin "$c" "out/$c"; done
 }
 
 # Build one unit unless all its tools are cached. Serialised with flock so two
@@ -218,12 +326,15 @@ build_unit() {
   case $unit in
     ignition) tools=(ignition ignition-validate) ;;
     kubernetes) tools=(kubeadm kube-apiserver kubectl) ;;
+    kubernetes-node) tools=(kubelet kube-controller-manager kube-scheduler kube-proxy) ;;
     etcd) tools=(etcd etcdctl) ;;
     *) tools=("$unit") ;;
   esac
   missing "${tools[@]}" || return 0
   mkdir -p "$CACHE_ROOT"
-  exec 9>"$CACHE_ROOT/.lock"
+  # One lock per unit: different units write different files, so they may
+  # build at the same time; two callers of one unit build it once.
+  exec 9>"$CACHE_ROOT/.lock-$unit"
   flock 9
   if missing "${tools[@]}"; then
     local dir rc=0
@@ -258,8 +369,14 @@ version_of() {
   local t=$1 p=$2 out
   case $t in
     ignition|ignition-validate|quadlet|matchbox) out=$("$p" -version 2>&1) ;;
+    podman|coredns) out=$("$p" --version 2>&1) ;;
+    pause) out=$("$p" -v 2>&1) ;;
+    imagewriter) out=$("$p" -version 2>&1) ;;
+    debroot) out=$(chroot "$p" systemctl --version 2>&1) ;;
+    cni-plugins) out=$(CNI_COMMAND=VERSION "$p/bridge" 2>&1) ;;
     kubeadm) out=$("$p" version -o short 2>&1) ;;
-    kube-apiserver|etcd) out=$("$p" --version 2>&1) ;;
+    kube-apiserver|etcd|kubelet|kube-controller-manager|kube-scheduler|kube-proxy)
+      out=$("$p" --version 2>&1) ;;
     kubectl) out=$("$p" version --client -o json 2>&1)
              out=$(sed -n 's/.*"gitVersion": "\(.*\)".*/\1/p' <<<"$out") ;;
     etcdctl) out=$("$p" version 2>&1) ;;
@@ -325,14 +442,15 @@ main() {
     apt) cmd_apt ;;
     build) cmd_build "$@" ;;
     all) cmd_apt; cmd_build ;;
+    boot) cmd_build "${BOOT_TOOLS[@]}" ;;
     path)
       [[ $# -eq 1 ]] || die "usage: $0 path TOOL"
       tool_unit "$1" >/dev/null
       ensure_tools "$1"
       tool_path "$1" ;;
     env) cmd_env ;;
-    list) printf '%s\n' "${TOOLS[@]}" ;;
-    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    list) printf '%s\n' "${TOOLS[@]}" "${BOOT_TOOLS[@]}" ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 }
 

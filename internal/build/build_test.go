@@ -305,3 +305,29 @@ func TestSysextVerification(t *testing.T) {
 		assert.Equal(t, tc.want, hash)
 	}
 }
+
+// The node network is IPv4 only. With IPv6 link-local addressing and router advertisements
+// left on, systemd-networkd keeps the link "configuring" until an RA arrives, so
+// systemd-networkd-wait-online (which keepalived, HAProxy and kubeadm wait for) timed out after
+// about 13 s on every first boot of the boot test. Every node's .network turns both off.
+func TestNetworkIsIPv4Only(t *testing.T) {
+	for _, name := range goldenCases {
+		bc := loadCase(t, name)
+		files := nodeFiles(t, bc)
+		for _, n := range bc.cluster.Nodes {
+			path := "/etc/systemd/network/00-" + bc.cluster.Network.Interface + ".network"
+			var unit string
+			for _, f := range files[n.Name] {
+				if f.Path == path {
+					unit = string(f.Data)
+				}
+			}
+			require.NotEmpty(t, unit, "%s/%s has no %s", name, n.Name, path)
+			section := unit[strings.Index(unit, "[Network]"):]
+			lines := strings.Split(section, "\n")
+			assert.Contains(t, lines, "LinkLocalAddressing=no", "%s/%s", name, n.Name)
+			assert.Contains(t, lines, "IPv6AcceptRA=no", "%s/%s", name, n.Name)
+			assert.Contains(t, section, fmt.Sprintf("Address=%s/", n.IP), "%s/%s", name, n.Name)
+		}
+	}
+}
