@@ -10,7 +10,7 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ignigen ./cmd/ignigen
 
 # The tagged suites need root and real tools to run, but must always compile and vet.
-TAGS    := integration hatest
+TAGS    := integration hatest boottest
 
 test:
 	$(GO) vet ./...
