@@ -167,6 +167,9 @@ func (c *cluster) checkAssembled(t testing.TB) {
 		if n.name == c.initNode().Name {
 			unit = "kubeadm-init.service"
 		}
+		if n.rebooted {
+			continue // kubeadm must not run again at all; TestPowerLoss checks that
+		}
 		mono := c.powerOnMono[n.name]
 		started := n.unitTime(unit, "InactiveExitTimestampMonotonic", mono)
 		for _, dep := range []string{"keepalived.service", "haproxy.service"} {

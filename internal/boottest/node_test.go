@@ -27,6 +27,7 @@ type node struct {
 	cmd                 *exec.Cmd
 	done                chan struct{}
 	poweredOn           time.Time
+	rebooted            bool // powered on again with its disk kept
 }
 
 // osFiles are what a Flatcar node has before Ignition runs and a Debian root lacks (or has

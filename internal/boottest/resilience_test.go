@@ -54,6 +54,7 @@ func TestPowerLoss(t *testing.T) {
 			logf("powered off %s", n.name)
 		}
 		setPort(t, n, true)
+		n.rebooted = true
 		c.powerOnMono[n.name] = monoNow()
 		on := time.Now()
 		powerOn(t, n)
