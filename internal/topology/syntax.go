@@ -53,13 +53,7 @@ func locateSyntax(data []byte, reported int, tab bool, parses func([]byte) bool)
 	}
 	starts = append(starts, len(data))
 	lines := len(starts) - 1
-	good := 0 // the first good lines parse
-	for n := min(reported+1, lines-1); n > 0; n-- {
-		if parses(data[:starts[n]]) {
-			good = n
-			break
-		}
-	}
+	good := goodLines(data, starts, min(reported+1, lines-1), parses) // the first good lines parse
 	base, line := data[:starts[good]], data[starts[good]:starts[good+1]]
 	line = bytes.TrimRight(line, "\r\n")
 	indent := len(line) - len(bytes.TrimLeft(line, " \t"))
@@ -81,6 +75,26 @@ func locateSyntax(data []byte, reported int, tab bool, parses func([]byte) bool)
 		}
 	}
 	return report.Pos{Line: good + 1, Col: utf8.RuneCount(line[:col]) + 1}, false
+}
+
+// goodLines returns the largest n <= last such that the first n lines (ending at starts[n]) parse,
+// 0 if none do. Like goodPrefix it tries each n down from last only for up to maxScan lines, and
+// binary-searches beyond, since each try parses the file up to there.
+func goodLines(data []byte, starts []int, last int, parses func([]byte) bool) int {
+	if last <= maxScan {
+		for n := last; n > 0; n-- {
+			if parses(data[:starts[n]]) {
+				return n
+			}
+		}
+		return 0
+	}
+	if parses(data[:starts[last]]) {
+		return last
+	}
+	// The first n in 1..last-1 whose prefix fails; the one before it is good.
+	i := sort.Search(last-1, func(i int) bool { return !parses(data[:starts[i+1]]) })
+	return i
 }
 
 // maxScan is the longest line whose every prefix goodPrefix tries. Each try re-parses the file

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"math/bits"
 	"strings"
 	"testing"
@@ -52,5 +53,29 @@ func TestSyntaxPosLongLineIsBounded(t *testing.T) {
 			assert.Equal(t, 3, r.Entries[0].Pos.Line)
 			assert.GreaterOrEqual(t, r.Entries[0].Pos.Col, 1)
 		})
+	}
+}
+
+// An unclosed quote makes yaml.v3 report the last line: the search for the good lines before it
+// must not try each of them.
+func TestSyntaxPosManyLinesIsBounded(t *testing.T) {
+	const first = "apiVersion: \"ignigen.io/v1alpha1\n"
+	for _, lines := range []int{3000, 30000} {
+		var b strings.Builder
+		b.WriteString(first + "kind: Topology\n")
+		for i := range lines {
+			fmt.Fprintf(&b, "x%d: a\n", i)
+		}
+		data := []byte(b.String())
+		var n yaml.Node
+		err := yaml.Unmarshal(data, &n)
+		require.Error(t, err)
+		parses := 0
+		count := func(b []byte) bool { parses++; return parsesYAML(b) }
+		pos, _ := locateSyntax(data, yamlErrorLine(err), false, count)
+		assert.Equal(t, 1, pos.Line, "%d lines", lines)
+		assert.Equal(t, 13, pos.Col, "%d lines: the open quote", lines)
+		// A binary search over the lines, then every prefix of the short first line.
+		assert.LessOrEqual(t, parses, 1+bits.Len(uint(lines+2))+1+len(first), "%d lines", lines)
 	}
 }
