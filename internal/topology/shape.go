@@ -88,7 +88,7 @@ func checkShape(r *report.Report, n *yaml.Node, t reflect.Type, path string) {
 			r.Errorf(pos, path, "write a single value after the colon, quoted if it contains ': ' or starts with '[' or '{'", "expected a single value, found %s", describe(n))
 			return
 		}
-		if err := n.Decode(reflect.New(t).Interface()); err == nil {
+		if scalarFits(n, t) {
 			return
 		}
 		quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
@@ -96,15 +96,39 @@ func checkShape(r *report.Report, n *yaml.Node, t reflect.Type, path string) {
 		case reflect.Bool:
 			r.Errorf(pos, path, "write true or false, without quotes", "%q is not true or false", n.Value)
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			hint := "write a whole number, without quotes or units"
-			if _, err := strconv.Atoi(n.Value); err == nil && quoted {
-				hint = "remove the quotes: a quoted number is a string"
-			}
+			hint := integerHint(n, quoted)
 			r.Errorf(pos, path, hint, "%q is not a whole number", n.Value)
 		default:
 			r.Errorf(pos, path, "quote the value", "%q cannot be read as %s", n.Value, t.Kind())
 		}
 	}
+}
+
+// scalarFits reports whether the scalar n decodes into a t. yaml.v3 truncates a float such as
+// 6443.9 into an integer field without complaint, so an integer field takes only integers.
+func scalarFits(n *yaml.Node, t reflect.Type) bool {
+	if isInteger(t.Kind()) && n.ShortTag() == "!!float" {
+		return false
+	}
+	return n.Decode(reflect.New(t).Interface()) == nil
+}
+
+// integerHint says how to fix a value an integer field refused.
+func integerHint(n *yaml.Node, quoted bool) string {
+	switch {
+	case quoted:
+		if _, err := strconv.Atoi(n.Value); err == nil {
+			return "remove the quotes: a quoted number is a string"
+		}
+	case n.ShortTag() == "!!float":
+		return "write a whole number, without a fraction or exponent"
+	}
+	return "write a whole number, without quotes or units"
+}
+
+// isInteger reports whether k is one of Go's integer kinds.
+func isInteger(k reflect.Kind) bool {
+	return k >= reflect.Int && k <= reflect.Uint64
 }
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()

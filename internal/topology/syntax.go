@@ -3,6 +3,7 @@ package topology
 import (
 	"bytes"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -33,10 +34,17 @@ func syntaxError(data []byte, err error) (pos report.Pos, msg, hint string) {
 // With tab set (the error may be about a tab), a tab in the line's indentation is the position,
 // and atTab says so.
 func syntaxPos(data []byte, reported int, tab bool) (pos report.Pos, atTab bool) {
-	parses := func(b []byte) bool {
-		var n yaml.Node
-		return yaml.Unmarshal(b, &n) == nil
-	}
+	return locateSyntax(data, reported, tab, parsesYAML)
+}
+
+// parsesYAML reports whether b is well-formed YAML.
+func parsesYAML(b []byte) bool {
+	var n yaml.Node
+	return yaml.Unmarshal(b, &n) == nil
+}
+
+// locateSyntax is syntaxPos with its YAML check passed in, so tests can count the parses.
+func locateSyntax(data []byte, reported int, tab bool, parses func([]byte) bool) (pos report.Pos, atTab bool) {
 	starts := []int{0}
 	for i, c := range data {
 		if c == '\n' && i+1 < len(data) {
@@ -45,13 +53,7 @@ func syntaxPos(data []byte, reported int, tab bool) (pos report.Pos, atTab bool)
 	}
 	starts = append(starts, len(data))
 	lines := len(starts) - 1
-	good := 0 // the first good lines parse
-	for n := min(reported+1, lines-1); n > 0; n-- {
-		if parses(data[:starts[n]]) {
-			good = n
-			break
-		}
-	}
+	good := goodLines(data, starts, min(reported+1, lines-1), parses) // the first good lines parse
 	base, line := data[:starts[good]], data[starts[good]:starts[good+1]]
 	line = bytes.TrimRight(line, "\r\n")
 	indent := len(line) - len(bytes.TrimLeft(line, " \t"))
@@ -60,17 +62,7 @@ func syntaxPos(data []byte, reported int, tab bool) (pos report.Pos, atTab bool)
 	}
 	_, _, comment := openFlow(line)
 	line = bytes.TrimRight(line[:comment], " \t")
-	col := 0
-	buf := append([]byte{}, base...)
-	for c := 1; c <= len(line); c++ {
-		if c < len(line) && !utf8.RuneStart(line[c]) {
-			continue
-		}
-		closer, _, _ := openFlow(line[:c])
-		if parses(append(append(buf[:len(base)], line[:c]...), closer...)) {
-			col = c
-		}
-	}
+	col := goodPrefix(base, line, parses)
 	if c := bytes.LastIndex(line[:col], []byte(": ")); col < len(line) && line[col] == ':' && c < 0 {
 		// A key where a value's continuation was expected (mapping values are not allowed here):
 		// the key is misplaced, not its colon.
@@ -83,6 +75,72 @@ func syntaxPos(data []byte, reported int, tab bool) (pos report.Pos, atTab bool)
 		}
 	}
 	return report.Pos{Line: good + 1, Col: utf8.RuneCount(line[:col]) + 1}, false
+}
+
+// goodLines returns the largest n <= last such that the first n lines (ending at starts[n]) parse,
+// 0 if none do. Like goodPrefix it tries each n down from last only for up to maxScan lines, and
+// binary-searches beyond, since each try parses the file up to there.
+func goodLines(data []byte, starts []int, last int, parses func([]byte) bool) int {
+	if last <= maxScan {
+		for n := last; n > 0; n-- {
+			if parses(data[:starts[n]]) {
+				return n
+			}
+		}
+		return 0
+	}
+	if parses(data[:starts[last]]) {
+		return last
+	}
+	// The first n in 1..last-1 whose prefix fails; the one before it is good.
+	i := sort.Search(last-1, func(i int) bool { return !parses(data[:starts[i+1]]) })
+	return i
+}
+
+// maxScan is the longest line whose every prefix goodPrefix tries. Each try re-parses the file
+// up to the line, so a longer line (a long flow list) is binary-searched instead.
+const maxScan = 256
+
+// goodPrefix returns the length of the longest prefix of line (a rune boundary) that parses after
+// base, with its open brackets closed; 0 if none does.
+func goodPrefix(base, line []byte, parses func([]byte) bool) int {
+	buf := append([]byte{}, base...)
+	try := func(c int) bool {
+		closer, _, _ := openFlow(line[:c])
+		return parses(append(append(buf[:len(base)], line[:c]...), closer...))
+	}
+	if len(line) == 0 || try(len(line)) {
+		return len(line)
+	}
+	cuts := runeCuts(line)
+	if len(line) <= maxScan {
+		// Not every prefix past a good one is bad (a closed quote parses again): the last good wins.
+		col := 0
+		for _, c := range cuts {
+			if try(c) {
+				col = c
+			}
+		}
+		return col
+	}
+	// The first bad prefix after a good one: O(log n) parses, the same answer when the prefixes
+	// go from good to bad once, which is the common case.
+	i := sort.Search(len(cuts), func(i int) bool { return !try(cuts[i]) })
+	if i == 0 {
+		return 0
+	}
+	return cuts[i-1]
+}
+
+// runeCuts lists the prefix lengths of line that end on a rune boundary, excluding 0 and len(line).
+func runeCuts(line []byte) []int {
+	var cuts []int
+	for c := 1; c < len(line); c++ {
+		if utf8.RuneStart(line[c]) {
+			cuts = append(cuts, c)
+		}
+	}
+	return cuts
 }
 
 // openFlow returns what closes the flow brackets still open at the end of s (a line, read
