@@ -20,6 +20,10 @@ var Roles = []Role{ControlPlane, Worker}
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
+// HoldsCAKeys reports whether a node of role r receives the cluster's CA keys, so that its config
+// must be guarded (served only by MAC, once). A role this build does not know counts as holding them.
+func (r Role) HoldsCAKeys() bool { return r != Worker }
+
 // KeyAlgorithm names a kubeadm encryptionAlgorithm.
 type KeyAlgorithm string
 

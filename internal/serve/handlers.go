@@ -60,7 +60,7 @@ func (s *Server) resolve(w http.ResponseWriter, r *http.Request, sn *snapshot) (
 		case n == nil:
 			textError(w, http.StatusNotFound, "ignigen: cluster %s has no node %q", sn.m.Cluster, name)
 			return nil, false
-		case controlPlane(n):
+		case holdsCAKeys(n):
 			// Control-plane configs hold the cluster's CA keys: only the machine with that MAC gets one.
 			textError(w, http.StatusForbidden, "ignigen: node %s is a %s: its config holds CA keys and is served only by MAC (?mac=)", n.Name, n.Role)
 			return nil, false
@@ -78,7 +78,7 @@ func (s *Server) ignition(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.ledger != nil && controlPlane(n) && !s.deliverOnce(w, r, sn, n) {
+	if s.ledger != nil && holdsCAKeys(n) && !s.deliverOnce(w, r, sn, n) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/vnd.coreos.ignition+json")

@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ignigen/ignigen/internal/model"
 )
 
-// controlPlane says whether n's config holds CA keys (every role but worker does).
-func controlPlane(n *node) bool { return n.Role != "worker" }
+// holdsCAKeys says whether n's config holds CA keys: the model's role answers.
+func holdsCAKeys(n *node) bool { return model.Role(n.Role).HoldsCAKeys() }
 
 // deliverOnce claims n's config of build sn for this request, or writes the refusal itself. A
 // claim is on disk before the first byte leaves, so a crash after sending cannot forget it.
@@ -49,7 +51,7 @@ func (s *Server) Rearm(names []string) (string, error) {
 		if n == nil {
 			return "", fmt.Errorf("cluster %s has no node %q", sn.m.Cluster, name)
 		}
-		if !controlPlane(n) {
+		if !holdsCAKeys(n) {
 			return "", fmt.Errorf("node %s is a worker: its config is served any number of times", name)
 		}
 	}
@@ -83,7 +85,7 @@ func (s *Server) deliveryStatus(sn *snapshot) string {
 	}
 	var got, waiting []string
 	for _, ns := range sn.m.Nodes {
-		if ns.Role == "worker" {
+		if !model.Role(ns.Role).HoldsCAKeys() {
 			continue
 		}
 		if p, ok := d[ns.Name]; ok {
