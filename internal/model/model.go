@@ -32,6 +32,12 @@ const (
 	RSA2048   KeyAlgorithm = "RSA-2048"
 )
 
+// KeyAlgorithms is every key algorithm a topology may name (pki's key table covers each).
+var KeyAlgorithms = []KeyAlgorithm{ECDSAP256, RSA2048}
+
+// Valid reports whether a is one of KeyAlgorithms.
+func (a KeyAlgorithm) Valid() bool { return slices.Contains(KeyAlgorithms, a) }
+
 // CNI names the network plugin installed after kubeadm init.
 type CNI string
 

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,17 @@ func TestCertificates(t *testing.T) {
 			assert.Equal(t, DiscoveryHash(ca), DiscoveryHash(otherCA), "the discovery hash depends on the CA key only")
 			assert.True(t, strings.HasPrefix(DiscoveryHash(ca), "sha256:") && len(DiscoveryHash(ca)) == len("sha256:")+64)
 		})
+	}
+}
+
+// TestAlgorithmTableCoversModel: every algorithm a topology may name has a key maker here, and
+// nothing else does, so validation and key making cannot drift apart.
+func TestAlgorithmTableCoversModel(t *testing.T) {
+	var here []model.KeyAlgorithm
+	for _, a := range algorithms {
+		here = append(here, a.alg)
+	}
+	if !slices.Equal(here, model.KeyAlgorithms) {
+		t.Fatalf("pki makes keys of %v, the model accepts %v", here, model.KeyAlgorithms)
 	}
 }

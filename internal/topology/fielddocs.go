@@ -39,7 +39,7 @@ var fieldDocs = map[string]fieldDoc{
 	"KubernetesSpec.DNSDomain":     {Desc: "Cluster DNS domain.", Default: DefaultDNSDomain},
 	"KubernetesSpec.CNI":           {Desc: "cilium (installed after kubeadm init) or none (install a CNI yourself).", Default: DefaultCNI, Enum: []any{string(model.CNICilium), string(model.CNINone)}},
 	"KubernetesSpec.CiliumVersion": {Desc: "Cilium release as MAJOR.MINOR.PATCH.", Default: DefaultCiliumVersion},
-	"KubernetesSpec.KeyAlgorithm":  {Desc: "Algorithm of every key of the cluster, and kubeadm's encryptionAlgorithm.", Default: DefaultKeyAlgorithm, Enum: []any{string(model.ECDSAP256), string(model.RSA2048)}},
+	"KubernetesSpec.KeyAlgorithm":  {Desc: "Algorithm of every key of the cluster, and kubeadm's encryptionAlgorithm.", Default: DefaultKeyAlgorithm, Enum: enumOf(model.KeyAlgorithms)},
 	"KubernetesSpec.TokenTTL":      {Desc: "Bootstrap token lifetime from kubeadm init, as a Go duration; 0s never expires (a warning).", Default: DefaultTokenTTL},
 
 	"ControlPlaneSpec.VIP":      {Desc: "API virtual IP: inside network.cidr, not a node's address, the gateway, the network or broadcast address.", Required: true},
@@ -67,7 +67,7 @@ var fieldDocs = map[string]fieldDoc{
 	"SysextSpec.SHA256":  {Desc: "SHA-256 of the image (64 hex digits): Ignition refuses a download that does not match.", NoDefault: "none: the download is trusted by TLS only"},
 
 	"NodeSpec.Name": {Desc: "RFC 1123 label, unique; the host name and Kubernetes node name.", Required: true},
-	"NodeSpec.Role": {Desc: "What the node runs.", Required: true, Enum: []any{string(model.ControlPlane), string(model.Worker)}},
+	"NodeSpec.Role": {Desc: "What the node runs.", Required: true, Enum: enumOf(model.Roles)},
 	"NodeSpec.IP":   {Desc: "The node's IPv4 address, unique, inside network.cidr.", Required: true},
 	"NodeSpec.MAC":  {Desc: "Unique unicast MAC: matches the interface, selects the node for PXE and libvirt.", NoDefault: "none: the interface is matched by name"},
 	"NodeSpec.Init": {Desc: "true on exactly one control-plane node to make it run kubeadm init.", NoDefault: "the first control-plane node initialises"},
@@ -84,6 +84,15 @@ var fieldDocs = map[string]fieldDoc{
 	"PXESpec.ExtraArgs":  {Desc: "Extra kernel arguments, one per item, e.g. console=ttyS0; ignition.config.url and flatcar.first_boot are set by serve.", Default: []any{}},
 
 	"SnippetSpec.File":  {Desc: "A Butane file (variant flatcar, version 1.1.0), relative to the topology.", Required: true},
-	"SnippetSpec.Roles": {Desc: "Which roles get the snippet.", NoDefault: "every role", Enum: []any{string(model.ControlPlane), string(model.Worker)}},
+	"SnippetSpec.Roles": {Desc: "Which roles get the snippet.", NoDefault: "every role", Enum: enumOf(model.Roles)},
 	"SnippetSpec.Nodes": {Desc: "Names of the nodes that get the snippet.", NoDefault: "every node"},
+}
+
+// enumOf lists a model table's values for the schema, so the schema and the parser read one list.
+func enumOf[T ~string](values []T) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
 }

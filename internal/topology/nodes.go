@@ -34,10 +34,10 @@ func (v *validator) nodes(specs []NodeSpec, c *model.Cluster) []model.Node {
 			}
 			names[s.Name] = p
 		}
-		switch model.Role(s.Role) {
-		case model.ControlPlane, model.Worker:
-			n.Role = model.Role(s.Role)
-		case "":
+		switch r := model.Role(s.Role); {
+		case r.Valid():
+			n.Role = r
+		case r == "":
 			v.errorf(p+".role", "set `role: control-plane` or `role: worker`", "node %q has no role", s.Name)
 		default:
 			v.errorf(p+".role", "use control-plane or worker", "unknown role %q", s.Role)

@@ -120,9 +120,7 @@ func (v *validator) kubernetes(k *KubernetesSpec) model.Kubernetes {
 	if !semverRE.MatchString(out.CiliumVersion) {
 		v.errorf("kubernetes.ciliumVersion", "write a Cilium release as MAJOR.MINOR.PATCH, e.g. "+DefaultCiliumVersion, "Cilium version %q is not of the form MAJOR.MINOR.PATCH", out.CiliumVersion)
 	}
-	switch out.KeyAlgorithm {
-	case model.ECDSAP256, model.RSA2048:
-	default:
+	if !out.KeyAlgorithm.Valid() {
 		v.errorf("kubernetes.keyAlgorithm", "use ECDSA-P256 (default) or RSA-2048", "unknown key algorithm %q", out.KeyAlgorithm)
 	}
 	ttl, err := time.ParseDuration(orDefault(k.TokenTTL, DefaultTokenTTL))
