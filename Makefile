@@ -53,7 +53,7 @@ integration: tools
 
 # A real etcd + kube-apiserver control plane behind the generated VIP loses a node (root).
 ha-test: tools
-	$(GO) test -tags hatest -count=1 -timeout 15m -v ./internal/hatest/
+	$(GO) test -tags hatest -count=1 -timeout 25m -v ./internal/hatest/
 
 # The example cluster boots for real: five systemd-nspawn nodes with real systemd as PID 1, their
 # roots made by the real Ignition from the generated configs (root; README "Boot test").

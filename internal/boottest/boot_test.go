@@ -19,11 +19,19 @@ const (
 )
 
 // TestBoot powers on all five nodes at once and waits, from the client namespace, until every
-// node is Ready; then checks the control plane, etcd, the admin identity and every node's units.
+// node is Ready; then checks the control plane, etcd, the admin identity and every node's units;
+// then the same cluster loses power on the VIP holder and is power-cycled (powerLoss).
 func TestBoot(t *testing.T) {
 	c := newCluster(t, nil)
 	powerOnAll(t, c, c.nodes, 0, readyTimeout)
 	c.checkAssembled(t)
+	if t.Failed() {
+		return
+	}
+	if !t.Run("power-loss", c.powerLoss) {
+		return
+	}
+	t.Run("reprovision-init", c.reprovisionInit)
 }
 
 // TestBootOrder: workers and joining control-plane nodes first, the init node 20 s later and
@@ -46,6 +54,10 @@ func TestBootOrder(t *testing.T) {
 	}
 	powerOnAll(t, c, append(rest, last), 20*time.Second, readyTimeout)
 	c.checkAssembled(t)
+	if t.Failed() {
+		return
+	}
+	t.Run("cert-renewal", c.certRenewal)
 }
 
 // powerOnAll powers the nodes on in the given order, at once (no wait between), and waits until
@@ -63,7 +75,14 @@ func powerOnAll(t testing.TB, c *cluster, order []*node, gap time.Duration, time
 		logf("power on %s", n.name)
 	}
 	ready := map[string]time.Duration{}
+	lastScan, permanent := time.Now(), ""
 	ok := waitFor(timeout, time.Second, func() bool {
+		if time.Since(lastScan) >= permanentFailureCheckEvery {
+			lastScan = time.Now()
+			if permanent = findPermanentFailure(c.nodes); permanent != "" {
+				return true
+			}
+		}
 		for name := range c.readyNodes() {
 			if _, seen := ready[name]; !seen {
 				ready[name] = time.Since(clusterOn)
@@ -85,6 +104,10 @@ func powerOnAll(t testing.TB, c *cluster, order []*node, gap time.Duration, time
 	}
 	t.Logf("boot timeline (aim: all Ready within %v):\n%s", readyAim, timeline(c.nodes, mono, ready, clusterOn, all))
 	c.powerOnMono = mono
+	if permanent != "" {
+		c.dumpFailures(t)
+		t.Fatalf("boottest: the boot failed for good after %v: %s", time.Since(clusterOn).Round(time.Second), permanent)
+	}
 	if !ok {
 		c.dumpFailures(t)
 		t.Fatalf("boottest: only %d of %d nodes Ready after %v", len(ready), len(c.nodes), timeout)

@@ -33,6 +33,8 @@ type cluster struct {
 	nodes      []*node
 	// powerOnMono: CLOCK_MONOTONIC (µs) of each node's last power-on.
 	powerOnMono map[string]int64
+	// lower, ctrdStore and podStore are what a node's disk is made from (re-provisioning).
+	lower, ctrdStore, podStore string
 }
 
 // dropImage: an image left out of every node's store (a negative control).
@@ -162,6 +164,7 @@ func newCluster(t *testing.T, brk breakFunc) *cluster {
 		makeNodeNet(t, n, m.Network.Interface)
 		applyNetSysctls(t, n)
 	}
+	c.lower, c.ctrdStore, c.podStore = lower, ctrdTmpl, podTmpl
 	logf("nodes ready to power on (%.0fs)", time.Since(start).Seconds())
 	return c
 }

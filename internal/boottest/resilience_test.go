@@ -13,14 +13,12 @@ import (
 	"time"
 )
 
-// TestPowerLoss: with a client writing through the VIP, the VIP holder loses power; the API must
-// answer again from another node and no acknowledged write may be lost. Then the lost node and
-// the init node are power-cycled (disks kept): no unit re-runs init or join, each comes back
-// Ready, and the VIP answers meanwhile.
-func TestPowerLoss(t *testing.T) {
-	c := newCluster(t, nil)
-	powerOnAll(t, c, c.nodes, 0, readyTimeout)
-
+// powerLoss runs on an assembled cluster (TestBoot's: one boot fewer for the suite): with a
+// client writing through the VIP, the VIP holder loses power; the API must answer again from
+// another node and no acknowledged write may be lost. Then the lost node and the init node are
+// power-cycled (disks kept): no unit re-runs init or join, each comes back Ready, and the VIP
+// answers meanwhile.
+func (c *cluster) powerLoss(t *testing.T) {
 	holder := c.vipHolder(t)
 	logf("VIP held by %s", holder.name)
 	w := c.startWriter(t)

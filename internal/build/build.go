@@ -27,6 +27,8 @@ type NodeSummary struct {
 	File   string `json:"file"`
 	Bytes  int    `json:"bytes"`
 	SHA256 string `json:"sha256"`
+	// Priority is keepalived's base priority of a VIP holder: a rebuild must not change it.
+	Priority int `json:"priority,omitempty"`
 }
 
 // Manifest is manifest.json: what was built, for `ignigen serve` and other tools.
@@ -35,6 +37,8 @@ type Manifest struct {
 	Endpoint string        `json:"endpoint"`
 	Nodes    []NodeSummary `json:"nodes"`
 	PXE      *PXE          `json:"pxe,omitempty"`
+	// Membership is absent in manifests of builds before it existed.
+	Membership *Membership `json:"membership,omitempty"`
 }
 
 // PXE is what `ignigen serve` puts in each node's iPXE script (the topology's pxe section).
@@ -93,7 +97,7 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 		sum := sha256.Sum256(configs[i])
 		res.Manifest.Nodes = append(res.Manifest.Nodes, NodeSummary{
 			Name: n.Name, Role: string(n.Role), Phase: string(n.Phase()), IP: n.IP.String(), MAC: n.MAC,
-			File: name, Bytes: len(configs[i]), SHA256: hex.EncodeToString(sum[:]),
+			File: name, Bytes: len(configs[i]), SHA256: hex.EncodeToString(sum[:]), Priority: n.Priority,
 		})
 	}
 	// The admin client certificate (group kubeadm:cluster-admins, not system:masters) talks to the VIP.
@@ -105,6 +109,7 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 	}
 	res.Files = append(res.Files, output.File{Name: KubeconfigFile, Data: kc, Mode: 0o600})
 	res.Files = append(res.Files, vm.Files(c, func(n model.Node) string { return n.Name + ".ign" })...)
+	res.Manifest.Membership = newMembership(c, b)
 	res.Manifest.PXE = &PXE{KernelURL: c.PXE.KernelURL, InitrdURLs: nonNil(c.PXE.InitrdURLs), ExtraArgs: nonNil(c.PXE.ExtraArgs)}
 	m, err := json.MarshalIndent(res.Manifest, "", "  ")
 	if err != nil {

@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"os"
@@ -29,7 +30,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/<case>/golden from the current output")
 
 // goldenCases are the example clusters under testdata/ with a test-only secrets fixture.
-var goldenCases = []string{"flatcar-ha", "single-cp", "five-cp"}
+var goldenCases = []string{"flatcar-ha", "single-cp", "five-cp", "external-lb"}
 
 type buildCase struct {
 	dir     string
@@ -140,7 +141,10 @@ func nodeFiles(t *testing.T, bc *buildCase) map[string][]ignfiles.File {
 	return out
 }
 
-func TestWorkersHoldNoPrivateKey(t *testing.T) {
+// TestSecretsFollowTheRoleTable decodes every node's files (the same decoder for every role, so
+// an empty result is not vacuous) and checks each holds exactly the secrets its role receives.
+func TestSecretsFollowTheRoleTable(t *testing.T) {
+	caKeys := []string{"/etc/kubernetes/pki/ca.key", "/etc/kubernetes/pki/front-proxy-ca.key", "/etc/kubernetes/pki/etcd/ca.key", "/etc/kubernetes/pki/sa.key"}
 	for _, name := range goldenCases {
 		t.Run(name, func(t *testing.T) {
 			bc := loadCase(t, name)
@@ -148,18 +152,31 @@ func TestWorkersHoldNoPrivateKey(t *testing.T) {
 			for i, n := range bc.cluster.Nodes {
 				var keys []string
 				for _, f := range files[n.Name] {
-					if bytes.Contains(f.Data, []byte("PRIVATE KEY")) {
+					if bytes.Contains(f.Data, []byte("PRIVATE KEY")) || bytes.Contains(f.Data, []byte("client-key-data")) {
 						keys = append(keys, f.Path)
 					}
 				}
-				raw := bc.result.Files[i].Data
-				if n.Role == model.Worker {
-					assert.Empty(t, keys, "worker %s holds private keys", n.Name)
-					assert.NotContains(t, string(raw), "PRIVATE", "raw config of worker %s", n.Name)
-					assert.NotContains(t, string(raw), bc.bundle.VRRPPassword)
-				} else {
-					// The same decoder finds them where they belong, so the worker check is not vacuous.
-					assert.ElementsMatch(t, []string{"/etc/kubernetes/pki/ca.key", "/etc/kubernetes/pki/front-proxy-ca.key", "/etc/kubernetes/pki/etcd/ca.key", "/etc/kubernetes/pki/sa.key"}, keys)
+				raw := string(bc.result.Files[i].Data)
+				spec := n.Role.Spec()
+				switch {
+				case spec.CASet:
+					assert.ElementsMatch(t, caKeys, keys, n.Name)
+				case spec.AdminCredential && bc.cluster.ManagementCredentials():
+					assert.Equal(t, []string{"/home/core/.kube/config"}, keys, n.Name)
+				default:
+					assert.Empty(t, keys, "%s %s holds private keys", n.Role, n.Name)
+				}
+				hasToken := slices.ContainsFunc(files[n.Name], func(f ignfiles.File) bool { return bytes.Contains(f.Data, []byte(bc.bundle.BootstrapToken)) })
+				assert.Equal(t, spec.BootstrapToken, hasToken, "%s: bootstrap token", n.Name)
+				// The operator's admin key reaches no node, in any encoding.
+				adminB64 := base64.StdEncoding.EncodeToString([]byte(bc.bundle.Admin.Key))
+				for _, f := range files[n.Name] {
+					assert.NotContains(t, string(f.Data), adminB64, "%s: %s", n.Name, f.Path)
+					assert.NotContains(t, string(f.Data), bc.bundle.Admin.Key, "%s: %s", n.Name, f.Path)
+				}
+				// VRRPv3 carries no password; only a balancing node could ever hold it.
+				if !n.Role.Balances(bc.cluster.ExternalLB) {
+					assert.NotContains(t, raw, bc.bundle.VRRPPassword, n.Name)
 				}
 			}
 		})
@@ -169,7 +186,7 @@ func TestWorkersHoldNoPrivateKey(t *testing.T) {
 func TestControlPlanePKI(t *testing.T) {
 	bc := loadCase(t, "flatcar-ha")
 	files := nodeFiles(t, bc)
-	for _, n := range bc.cluster.ControlPlanes() {
+	for _, n := range bc.cluster.APIServers() {
 		for _, ca := range secrets.CAs {
 			crt := ignfiles.Find(files[n.Name], "/etc/kubernetes/pki/"+ca.Name+".crt")
 			key := ignfiles.Find(files[n.Name], "/etc/kubernetes/pki/"+ca.Name+".key")
@@ -194,6 +211,9 @@ func TestControlPlanePKI(t *testing.T) {
 			kubeadm = "/etc/kubernetes/kubeadm/init.yaml"
 		}
 		for _, p := range []string{"/etc/keepalived/keepalived.conf", kubeadm} {
+			if p == "/etc/keepalived/keepalived.conf" && !n.Role.Balances(bc.cluster.ExternalLB) {
+				continue
+			}
 			f := ignfiles.Find(files[n.Name], p)
 			require.NotNil(t, f, "%s: %s", n.Name, p)
 			assert.Equal(t, 0o600, f.Mode, p)
@@ -201,14 +221,22 @@ func TestControlPlanePKI(t *testing.T) {
 	}
 }
 
-// TestKeepalivedUnicastOnly: every control-plane node sends unicast adverts only, a lone one to
-// loopback (keepalived has no unicast form without a peer; see keepalived.conf).
+// TestKeepalivedUnicastOnly: every node that holds the VIP sends unicast adverts only, a lone one
+// to loopback (keepalived has no unicast form without a peer; see keepalived.conf), and no other
+// node runs keepalived or HAProxy.
 func TestKeepalivedUnicastOnly(t *testing.T) {
 	for _, name := range goldenCases {
 		t.Run(name, func(t *testing.T) {
 			bc := loadCase(t, name)
 			files := nodeFiles(t, bc)
-			cps := bc.cluster.ControlPlanes()
+			cps := bc.cluster.Balancers()
+			for _, n := range bc.cluster.Nodes {
+				if !n.Role.Balances(bc.cluster.ExternalLB) {
+					for _, p := range []string{"/etc/keepalived/keepalived.conf", "/etc/haproxy/haproxy.cfg", "/etc/containers/systemd/haproxy.container", "/etc/sysctl.d/60-ignigen-nonlocal-bind.conf"} {
+						assert.Nil(t, ignfiles.Find(files[n.Name], p), "%s %s: %s", n.Role, n.Name, p)
+					}
+				}
+			}
 			for _, n := range cps {
 				f := ignfiles.Find(files[n.Name], "/etc/keepalived/keepalived.conf")
 				require.NotNil(t, f, n.Name)
@@ -253,13 +281,15 @@ func TestStacks(t *testing.T) {
 		has := func(p string) bool { return ignfiles.Find(fs, p) != nil }
 		assert.Equal(t, n.Init, has("/etc/kubernetes/kubeadm/init.yaml"), n.Name)
 		assert.Equal(t, n.Init, has("/etc/systemd/system/kubeadm-init.service"), n.Name)
-		assert.Equal(t, !n.Init, has("/etc/kubernetes/kubeadm/join.yaml"), n.Name)
+		// Every Kubernetes member can join; the init node too, should it find the cluster running.
+		assert.True(t, has("/etc/kubernetes/kubeadm/join.yaml"), n.Name)
+		assert.Equal(t, n.Init, has("/opt/ignigen/bin/init-or-join"), n.Name)
 		assert.Equal(t, n.Role == model.ControlPlane, has("/etc/containers/systemd/keepalived.container"), n.Name)
 		assert.Equal(t, n.Role == model.ControlPlane, has("/etc/haproxy/haproxy.cfg"), n.Name)
 		assert.Equal(t, n.Name, string(ignfiles.Find(fs, "/etc/hostname").Data))
 		net := string(ignfiles.Find(fs, "/etc/systemd/network/00-enp1s0.network").Data)
 		assert.Contains(t, net, "Address="+n.IP.String()+"/24\n")
-		if !n.Init {
+		{
 			join := string(ignfiles.Find(fs, "/etc/kubernetes/kubeadm/join.yaml").Data)
 			assert.Contains(t, join, "apiServerEndpoint: 192.168.50.10:8443")
 			assert.Contains(t, join, bc.bundle.DiscoveryHash())
@@ -274,8 +304,8 @@ func TestStacks(t *testing.T) {
 			assert.NotContains(t, ka, "        "+n.IP.String()+"\n", "a node is not its own peer")
 			hap := string(ignfiles.Find(fs, "/etc/haproxy/haproxy.cfg").Data)
 			assert.Contains(t, hap, "bind 192.168.50.10:8443")
-			for _, cp := range bc.cluster.ControlPlanes() {
-				assert.Contains(t, hap, "server "+cp.Name+" "+cp.IP.String()+":9443")
+			for _, cp := range bc.cluster.APIServers() {
+				assert.Contains(t, hap, "server "+cp.IP.String()+" "+cp.IP.String()+":9443")
 			}
 		}
 	}
@@ -329,5 +359,117 @@ func TestNetworkIsIPv4Only(t *testing.T) {
 			assert.Contains(t, lines, "IPv6AcceptRA=no", "%s/%s", name, n.Name)
 			assert.Contains(t, section, fmt.Sprintf("Address=%s/", n.IP), "%s/%s", name, n.Name)
 		}
+	}
+}
+
+// TestManagementCredential: the management node's kubeconfig carries a client certificate of its
+// own, issued by the cluster CA in group ignigen:management, and not the operator's.
+func TestManagementCredential(t *testing.T) {
+	bc := loadCase(t, "external-lb")
+	files := nodeFiles(t, bc)
+	f := ignfiles.Find(files["ops"], "/home/core/.kube/config")
+	require.NotNil(t, f)
+	assert.Equal(t, 0o600, f.Mode)
+	kc, err := kubeconfig.Parse(f.Data)
+	require.NoError(t, err)
+	assert.Equal(t, "https://192.168.122.30:6443", kc.Server)
+	cert, err := pki.ParseCert(kc.Cert)
+	require.NoError(t, err)
+	key, err := pki.ParseKey(kc.Key)
+	require.NoError(t, err)
+	assert.True(t, pki.SamePublicKey(key.Public(), cert.PublicKey))
+	pool := x509.NewCertPool()
+	pool.AddCert(bc.bundle.CACert())
+	_, err = cert.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: bc.bundle.CreatedAt.Add(time.Hour), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{model.ManagementGroup}, cert.Subject.Organization)
+	assert.Equal(t, secrets.NodeUser("ops"), cert.Subject.CommonName)
+	admin, err := pki.ParseCert([]byte(bc.bundle.Admin.Cert))
+	require.NoError(t, err)
+	assert.NotEqual(t, admin.SerialNumber, cert.SerialNumber)
+	assert.False(t, pki.SamePublicKey(admin.PublicKey, cert.PublicKey), "never the operator's key")
+	assert.Equal(t, admin.NotAfter, cert.NotAfter, "renewed with the admin certificate")
+
+	// The init node binds the group, so the credential works and one binding revokes it.
+	rbac := ignfiles.Find(files["cp1"], "/etc/systemd/system/ignigen-management-rbac.service")
+	require.NotNil(t, rbac)
+	assert.Contains(t, string(rbac.Data), "--group "+model.ManagementGroup)
+}
+
+// TestExternalBackends: with load-balancer nodes, HAProxy balances over exactly the control-plane
+// nodes on kube-apiserver's own port, and the control-plane nodes wait for no local keepalived.
+func TestExternalBackends(t *testing.T) {
+	bc := loadCase(t, "external-lb")
+	files := nodeFiles(t, bc)
+	cfg := string(ignfiles.Find(files["lb1"], "/etc/haproxy/haproxy.cfg").Data)
+	var servers []string
+	for _, l := range strings.Split(cfg, "\n") {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == "server" {
+			servers = append(servers, f[1]+"="+f[2])
+		}
+	}
+	assert.Equal(t, []string{"192.168.122.31=192.168.122.31:6443", "192.168.122.32=192.168.122.32:6443", "192.168.122.33=192.168.122.33:6443"}, servers)
+	for _, cp := range []string{"cp1", "cp2"} {
+		for _, f := range files[cp] {
+			if strings.HasPrefix(f.Path, "/etc/systemd/system/kubeadm-") {
+				assert.NotContains(t, string(f.Data), "keepalived.service", "%s: %s", cp, f.Path)
+			}
+		}
+	}
+}
+
+// TestGrowingKeepsRunningConfigs: a cluster built with reserved addresses, rebuilt with the same
+// secrets after control-plane (or load-balancer) nodes fill them and a worker is added, gives
+// every node of the first build a byte-identical config: Ignition runs once, so a running node
+// must need nothing new. The negative control adds a control-plane node outside the reserved set,
+// which must change the running nodes' configs.
+func TestGrowingKeepsRunningConfigs(t *testing.T) {
+	for _, tc := range []struct {
+		name, topology string
+		reserveBefore  string // replaces "controlPlane:\n" in the first build
+		reserveAfter   string // and in the second: filled addresses move from reservedIPs to nodes
+		grow           string // appended to nodes
+		changes        bool
+	}{
+		{"stacked, reserved slot filled", "flatcar-ha",
+			"controlPlane:\n  reservedIPs: [192.168.122.36]\n", "controlPlane:\n",
+			"  - {name: node6-cp, role: control-plane, ip: 192.168.122.36}\n  - {name: node7-worker, role: worker, ip: 192.168.122.37}\n", false},
+		{"external, reserved slots filled", "external-lb",
+			"controlPlane:\n  reservedLoadBalancerIPs: [192.168.122.23]\n  reservedIPs: [192.168.122.34, 192.168.122.35]\n", "controlPlane:\n  reservedIPs: [192.168.122.35]\n",
+			"  - {name: lb3, role: load-balancer, ip: 192.168.122.23}\n  - {name: cp4, role: control-plane, ip: 192.168.122.34}\n  - {name: w3, role: worker, ip: 192.168.122.53}\n", false},
+		{"negative: control-plane node outside the reserved set", "flatcar-ha",
+			"controlPlane:\n  reservedIPs: [192.168.122.36]\n", "controlPlane:\n  reservedIPs: [192.168.122.36]\n",
+			"  - {name: node6-cp, role: control-plane, ip: 192.168.122.38}\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bc := loadCase(t, tc.topology)
+			src, err := os.ReadFile(filepath.Join(bc.dir, "topology.yaml"))
+			require.NoError(t, err)
+			before := strings.Replace(string(src), "controlPlane:\n", tc.reserveBefore, 1)
+			after := strings.Replace(string(src), "controlPlane:\n", tc.reserveAfter, 1) + tc.grow
+			build := func(text string) map[string][]byte {
+				c, r, err := topology.Parse("topology.yaml", []byte(text))
+				require.NoError(t, err, r.String())
+				res, err := Build(c, bc.bundle, profiles.FS)
+				require.NoError(t, err)
+				out := map[string][]byte{}
+				for _, f := range res.Files {
+					out[f.Name] = f.Data
+				}
+				return out
+			}
+			first, second := build(before), build(after)
+			var changed []string
+			for _, n := range bc.cluster.Nodes {
+				if !bytes.Equal(first[n.Name+".ign"], second[n.Name+".ign"]) {
+					changed = append(changed, n.Name)
+				}
+			}
+			if tc.changes {
+				assert.NotEmpty(t, changed, "a control-plane node outside the reserved set must change the running nodes' peer and backend lists")
+			} else {
+				assert.Empty(t, changed, "running nodes' configs changed")
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ignigen/ignigen/internal/build"
 	"github.com/ignigen/ignigen/internal/model"
 	"github.com/ignigen/ignigen/internal/output"
+	"github.com/ignigen/ignigen/internal/plan"
 	"github.com/ignigen/ignigen/profiles"
 )
 
@@ -15,11 +16,12 @@ func runBuild(env *Env, args []string) int {
 	fs := flags("build")
 	outDir := fs.StringP("output", "o", "out", "output directory, replaced as a whole")
 	secretsPath := fs.String("secrets", "", "secrets bundle to use; must exist (default: DIR/secrets.yaml, created on the first build)")
+	allowMembership := fs.Bool("allow-membership-change", false, "build even if running nodes cannot absorb the change (the cluster is not booted yet, or you re-provision every VIP holder and control-plane node)")
 	pos, code, done := parse(env, fs, "build", args, 1)
 	if done {
 		return code
 	}
-	c, ok := loadTopology(env, pos[0])
+	c, text, ok := loadTopology(env, pos[0])
 	if !ok {
 		return ExitFailed
 	}
@@ -27,7 +29,7 @@ func runBuild(env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "ignigen build: writing %s: %v (nothing was changed)\n", *outDir, err)
 		return ExitFailed
 	}
-	src, err := openSecrets(env, *outDir, *secretsPath, c.Kubernetes.KeyAlgorithm)
+	src, err := openSecrets(env, *outDir, *secretsPath, c.Kubernetes.KeyAlgorithm, c.Kubernetes.TokenTTL)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)
 		return ExitFailed
@@ -36,6 +38,14 @@ func runBuild(env *Env, args []string) int {
 	res, err := build.Build(c, src.bundle, profiles.FS)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)
+		return ExitFailed
+	}
+	prev, err := plan.Previous(*outDir)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "ignigen build: %v (nothing was changed)\n", err)
+		return ExitFailed
+	}
+	if !membershipAbsorbed(env, pos[0], text, prev, &res.Manifest, *allowMembership) {
 		return ExitFailed
 	}
 	files := make([]output.File, 0, len(res.Files)+1)
@@ -50,6 +60,7 @@ func runBuild(env *Env, args []string) int {
 		return ExitFailed
 	}
 	summary(env, *outDir, res, src.created)
+	changes(env, prev, &res.Manifest)
 	return ExitOK
 }
 

@@ -28,7 +28,7 @@ type bundleSource struct {
 
 // openSecrets loads the bundle, or creates one for the output directory on the first build.
 // It never creates a bundle for an explicit --secrets path.
-func openSecrets(env *Env, outDir, explicit string, alg model.KeyAlgorithm) (*bundleSource, error) {
+func openSecrets(env *Env, outDir, explicit string, alg model.KeyAlgorithm, tokenTTL time.Duration) (*bundleSource, error) {
 	now := env.Now()
 	path := explicit
 	if path == "" {
@@ -59,6 +59,9 @@ func openSecrets(env *Env, outDir, explicit string, alg model.KeyAlgorithm) (*bu
 	for _, w := range b.Expiring(now, 30*24*time.Hour, 365*24*time.Hour) {
 		fmt.Fprintf(env.Stderr, "warning: secrets bundle %s: %s; plan its renewal\n", path, w)
 	}
+	if !src.created {
+		warnExpiredToken(env, b, path, outDir, explicit, tokenTTL, now)
+	}
 	if explicit == "" {
 		src.file = &output.File{Name: SecretsFile, Data: raw, Mode: 0o600}
 		return src, nil
@@ -72,4 +75,24 @@ func openSecrets(env *Env, outDir, explicit string, alg model.KeyAlgorithm) (*bu
 		src.file = &output.File{Name: SecretsFile, Data: old, Mode: 0o600}
 	}
 	return src, nil
+}
+
+// warnExpiredToken warns when the bundle's bootstrap token no longer lets nodes join. It is a
+// warning, not an error: running nodes need no token, and the configs are still right once a
+// new one is registered.
+func warnExpiredToken(env *Env, b *secrets.Bundle, path, outDir, explicit string, ttl time.Duration, now time.Time) {
+	at, recorded, ok := b.TokenExpiry(ttl)
+	if !ok || now.Before(at) {
+		return
+	}
+	cmd := "ignigen token create -o " + outDir
+	if explicit != "" {
+		cmd += " --secrets " + explicit
+	}
+	if recorded {
+		fmt.Fprintf(env.Stderr, "warning: secrets bundle %s: the bootstrap token expired on %s; nodes that boot now cannot join: run `%s`, then build again\n", path, at.Format(time.RFC3339), cmd)
+		return
+	}
+	// The first token's TTL runs from kubeadm init, which came after the bundle was made.
+	fmt.Fprintf(env.Stderr, "warning: secrets bundle %s: the bootstrap token has probably expired: kubeadm init gave it kubernetes.tokenTTL %s, and the bundle dates from %s, so it lapsed on %s or later; if the cluster is running, nodes that boot now cannot join: run `%s`, then build again\n", path, ttl, b.CreatedAt.Format(time.RFC3339), at.Format(time.RFC3339), cmd)
 }

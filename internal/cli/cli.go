@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime/debug"
 	"sort"
@@ -25,10 +27,14 @@ const (
 // Version is set at link time (-X github.com/ignigen/ignigen/internal/cli.Version=...).
 var Version = ""
 
-// Env is what a command may touch: streams and the clock (injected so tests control time).
+// Env is what a command may touch: streams, the clock (injected so tests control time) and
+// the network.
 type Env struct {
 	Stdout, Stderr io.Writer
 	Now            func() time.Time
+	// Dial opens the connections to a cluster's API server (`token create`); nil is the
+	// system's dialer. The HA test reaches a cluster inside a network namespace through it.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 type command struct {
@@ -45,6 +51,8 @@ func init() {
 		"validate": {"check a topology and print every problem", "ignigen validate TOPOLOGY", runValidate},
 		"build":    {"write one Ignition config per node, the admin kubeconfig and (first run) the secrets", "ignigen build TOPOLOGY [-o DIR] [--secrets FILE]", runBuild},
 		"secrets":  {"create a secrets bundle, or renew its admin certificate", "ignigen secrets create FILE [--key-algorithm ECDSA-P256|RSA-2048] | ignigen secrets renew-admin FILE", runSecrets},
+		"token":    {"register a new bootstrap token in the running cluster and store it in the bundle, for late joins", "ignigen token create [--ttl 24h] [-o DIR | --secrets FILE] [--kubeconfig FILE]", runToken},
+		"certs":    {"report when the bundle's, the admin kubeconfig's and (--server) the API server's certificates expire; exit 1 inside the margin", "ignigen certs [-o DIR | --secrets FILE] [--server URL] [--margin 90d]", runCerts},
 		"version":  {"print the version", "ignigen version", runVersion},
 		"schema":   {"print the topology's JSON Schema, for editors", "ignigen schema > " + topology.SchemaFile, runSchema},
 		"serve":    {"serve iPXE scripts and Ignition configs by MAC to PXE-booting machines", "ignigen serve [-o DIR] [--listen ADDR] [--assets DIR] [--tls-cert FILE --tls-key FILE] [--one-time=false] | ignigen serve -o DIR --rearm NODE...", runServe},

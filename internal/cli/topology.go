@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ignigen/ignigen/internal/model"
 	"github.com/ignigen/ignigen/internal/topology"
@@ -16,20 +17,21 @@ func runInit(env *Env, args []string) int {
 	return ExitOK
 }
 
-// loadTopology reads and validates a topology, printing every diagnostic to stderr.
-func loadTopology(env *Env, path string) (*model.Cluster, bool) {
+// loadTopology reads and validates a topology, printing every diagnostic to stderr. It returns
+// the text too, to locate later diagnostics (topology.Locator).
+func loadTopology(env *Env, path string) (*model.Cluster, []byte, bool) {
 	data, ok := readFile(env, path)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	c, r, err := topology.Parse(path, data)
 	fmt.Fprint(env.Stderr, r.String())
 	if err != nil {
 		n, w := r.Count()
 		fmt.Fprintf(env.Stderr, "%s: %d error(s), %d warning(s)\n", path, n, w)
-		return nil, false
+		return nil, nil, false
 	}
-	return c, true
+	return c, data, true
 }
 
 func runValidate(env *Env, args []string) int {
@@ -38,11 +40,25 @@ func runValidate(env *Env, args []string) int {
 	if done {
 		return code
 	}
-	c, ok := loadTopology(env, pos[0])
+	c, _, ok := loadTopology(env, pos[0])
 	if !ok {
 		return ExitFailed
 	}
-	fmt.Fprintf(env.Stdout, "%s: valid: cluster %s, %d control-plane and %d worker node(s), API at %s\n",
-		pos[0], c.Name, len(c.ControlPlanes()), len(c.Nodes)-len(c.ControlPlanes()), c.Endpoint.URL())
+	fmt.Fprintf(env.Stdout, "%s: valid: cluster %s, %s node(s), API at %s\n", pos[0], c.Name, roleCounts(c), c.Endpoint.URL())
 	return ExitOK
+}
+
+// roleCounts says how many nodes of each role the cluster has, in role-table order: "3
+// control-plane, 2 worker and 2 load-balancer".
+func roleCounts(c *model.Cluster) string {
+	var parts []string
+	for _, r := range model.Roles {
+		if k := len(c.NodesOf(r)); k > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", k, r))
+		}
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }

@@ -43,6 +43,7 @@ const nsPrefix = "ighat"
 type cluster struct {
 	t      *testing.T
 	dir    string // test scratch directory
+	topo   string // the topology built, for rebuilds
 	out    string // ignigen build output
 	tools  map[string]string
 	id     string // nsPrefix + PID
@@ -110,17 +111,39 @@ func runErr(ctx context.Context, name string, args ...string) (string, error) {
 // inside the test's own namespace, and runs `ignigen build` on it.
 func (c *cluster) buildTopology(sysextURL string) {
 	t := c.t
+	topo := c.exampleTopology(sysextURL)
+	c.topo = topo
+	if code, stdout, stderr := c.build(topo); code != 0 {
+		t.Fatalf("ignigen build: exit %d\n%s%s", code, stdout, stderr)
+	}
+	c.loadTopology(topo)
+	if len(c.nodes) < 3 {
+		t.Fatalf("the example topology has %d control-plane nodes, the test needs 3", len(c.nodes))
+	}
+}
+
+// exampleTopology writes the example topology with the sysext base URL given and returns its path.
+func (c *cluster) exampleTopology(sysextURL string) string {
+	t := c.t
 	example := filepath.Join(c.dir, "example-topology.yaml")
 	testkit.Must(t, os.WriteFile(example, topology.Example, 0o644))
-	topo := testkit.WithSysextBaseURL(t, example, sysextURL)
+	return testkit.WithSysextBaseURL(t, example, sysextURL)
+}
+
+// build runs `ignigen build topo -o OUT args...` and returns its exit code and output.
+func (c *cluster) build(topo string, args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := cli.Run(append([]string{"build", topo, "-o", c.out}, args...), &cli.Env{Stdout: &stdout, Stderr: &stderr})
+	c.t.Logf("ignigen build %s %s: exit %d\n%s%s", filepath.Base(filepath.Dir(topo))+"/"+filepath.Base(topo), strings.Join(args, " "), code, stdout.String(), stderr.String())
+	return code, stdout.String(), stderr.String()
+}
+
+// loadTopology reads the cluster's view from topo and adds the control-plane nodes the test
+// does not know yet (a node that left the topology stays known: its namespace may still exist).
+func (c *cluster) loadTopology(topo string) {
+	t := c.t
 	data, err := os.ReadFile(topo)
 	testkit.Must(t, err)
-	var stdout, stderr bytes.Buffer
-	if code := cli.Run([]string{"build", topo, "-o", c.out}, &cli.Env{Stdout: &stdout, Stderr: &stderr}); code != 0 {
-		t.Fatalf("ignigen build: exit %d\n%s%s", code, stdout.String(), stderr.String())
-	}
-	t.Logf("ignigen build:\n%s", stdout.String())
-
 	mc, r, err := topology.Parse(topo, data)
 	if err != nil {
 		t.Fatalf("topology: %v\n%s", err, r.String())
@@ -133,18 +156,28 @@ func (c *cluster) buildTopology(sysextURL string) {
 	c.gateway = mc.Network.Gateway
 	c.preempt = mc.VRRP.Preempt
 	c.advert = mc.VRRP.AdvertInterval
-	for i, n := range mc.ControlPlanes() {
+	for _, n := range mc.APIServers() {
+		if c.node(n.Name) != nil {
+			continue
+		}
 		c.nodes = append(c.nodes, &node{
 			c: c, name: n.Name, ip: n.IP, mac: n.MAC, init: n.Init,
 			ns:   fmt.Sprintf("%s-%s", c.id, n.Name),
-			port: fmt.Sprintf("p%d", i+1),
+			port: fmt.Sprintf("p%d", len(c.nodes)+1),
 			root: filepath.Join(c.dir, n.Name, "root"),
 			dir:  filepath.Join(c.dir, n.Name),
 		})
 	}
-	if len(c.nodes) < 3 {
-		t.Fatalf("the example topology has %d control-plane nodes, the test needs 3", len(c.nodes))
+}
+
+// node is the known node of that name, or nil.
+func (c *cluster) node(name string) *node {
+	for _, n := range c.nodes {
+		if n.name == name {
+			return n
+		}
 	}
+	return nil
 }
 
 // netns runs f on a thread that has entered network namespace ns, then moves the thread back.
@@ -201,28 +234,33 @@ func dialer(ns string) func(ctx context.Context, network, addr string) (net.Conn
 // Flatcar-shaped root: fetch-offline, then files inside a namespace where a loopback server
 // serves the (dummy) sysext image the config references.
 func (c *cluster) applyIgnition(ctx context.Context, fetchNS string) {
-	t := c.t
 	for _, n := range c.nodes {
-		base := filepath.Join(c.dir, n.name, "ignition")
-		testkit.Must(t, os.MkdirAll(base, 0o755))
-		// The same Flatcar-shaped root as the integration suite's (core's home, merged /usr).
-		testkit.Must(t, testkit.NewFlatcarRoot(n.root))
-		args := []string{"-platform", "file", "-root", n.root, "-log-to-stdout",
-			"-config-cache", filepath.Join(base, "config.json"),
-			"-state-file", filepath.Join(base, "state"),
-			"-neednet", filepath.Join(base, "neednet")}
-		env := "IGNITION_CONFIG_FILE=" + filepath.Join(c.out, n.name+".ign")
-		for _, stage := range []string{"fetch-offline", "files"} {
-			cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", fetchNS, "env", env, c.tools["ignition"], "-stage", stage}, args...)...)
-			out, err := cmd.CombinedOutput()
-			_ = os.WriteFile(filepath.Join(base, stage+".log"), out, 0o644)
-			if err != nil {
-				t.Fatalf("ignition %s on %s: %v\n%s", stage, n.name, err, testkit.LastLines(string(out), 30))
-			}
+		c.applyNode(ctx, fetchNS, n)
+	}
+}
+
+// applyNode applies node n's config with Ignition (see applyIgnition).
+func (c *cluster) applyNode(ctx context.Context, fetchNS string, n *node) {
+	t := c.t
+	base := filepath.Join(c.dir, n.name, "ignition")
+	testkit.Must(t, os.MkdirAll(base, 0o755))
+	// The same Flatcar-shaped root as the integration suite's (core's home, merged /usr).
+	testkit.Must(t, testkit.NewFlatcarRoot(n.root))
+	args := []string{"-platform", "file", "-root", n.root, "-log-to-stdout",
+		"-config-cache", filepath.Join(base, "config.json"),
+		"-state-file", filepath.Join(base, "state"),
+		"-neednet", filepath.Join(base, "neednet")}
+	env := "IGNITION_CONFIG_FILE=" + filepath.Join(c.out, n.name+".ign")
+	for _, stage := range []string{"fetch-offline", "files"} {
+		cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", fetchNS, "env", env, c.tools["ignition"], "-stage", stage}, args...)...)
+		out, err := cmd.CombinedOutput()
+		_ = os.WriteFile(filepath.Join(base, stage+".log"), out, 0o644)
+		if err != nil {
+			t.Fatalf("ignition %s on %s: %v\n%s", stage, n.name, err, testkit.LastLines(string(out), 30))
 		}
-		if _, err := os.Stat(filepath.Join(n.root, "etc/haproxy/haproxy.cfg")); err != nil {
-			t.Fatalf("ignition did not place haproxy.cfg on %s: %v", n.name, err)
-		}
+	}
+	if _, err := os.Stat(filepath.Join(n.root, "etc/haproxy/haproxy.cfg")); err != nil {
+		t.Fatalf("ignition did not place haproxy.cfg on %s: %v", n.name, err)
 	}
 }
 
@@ -259,37 +297,50 @@ func (c *cluster) network(ctx context.Context) {
 	ip("-n", c.sw, "link", "set", "lo", "up")
 	ip("-n", c.sw, "link", "add", "br0", "type", "bridge")
 	ip("-n", c.sw, "link", "set", "br0", "up")
-	type member struct{ ns, port, addr, mac string }
-	members := []member{{c.client, "pc", c.gateway.String(), ""}}
+	c.plug(ctx, c.client, "pc", c.gateway.String(), "")
 	for _, n := range c.nodes {
-		members = append(members, member{n.ns, n.port, n.ip.String(), n.mac})
+		c.plug(ctx, n.ns, n.port, n.ip.String(), n.mac)
 	}
-	for _, m := range members {
-		ip("netns", "add", m.ns)
-		ip("-n", m.ns, "link", "set", "lo", "up")
-		ip("-n", c.sw, "link", "add", m.port, "type", "veth", "peer", "name", c.iface, "netns", m.ns)
-		if m.mac != "" {
-			ip("-n", m.ns, "link", "set", c.iface, "address", m.mac)
-		}
-		ip("-n", m.ns, "addr", "add", fmt.Sprintf("%s/%d", m.addr, c.bits), "dev", c.iface)
-		ip("-n", c.sw, "link", "set", m.port, "master", "br0", "up")
-		ip("-n", m.ns, "link", "set", c.iface, "up")
-	}
-	// Each node's sysctls from the files its Ignition placed (the per-namespace net.ipv4 ones:
-	// HAProxy's non-local bind of the VIP).
 	for _, n := range c.nodes {
-		files, _ := filepath.Glob(filepath.Join(n.root, "etc/sysctl.d/*.conf"))
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			testkit.Must(t, err)
-			for _, line := range strings.Split(string(data), "\n") {
-				k, v, ok := strings.Cut(line, "=")
-				k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-				if !ok || strings.HasPrefix(k, "#") || !strings.HasPrefix(k, "net.ipv4.") {
-					continue
-				}
-				run(t, ctx, "ip", "netns", "exec", n.ns, "sysctl", "-q", "-w", k+"="+v)
+		c.sysctls(ctx, n)
+	}
+}
+
+// addNode gives a node that joins later its namespace on the switch and its sysctls.
+func (c *cluster) addNode(ctx context.Context, n *node) {
+	c.plug(ctx, n.ns, n.port, n.ip.String(), n.mac)
+	c.sysctls(ctx, n)
+}
+
+// plug makes namespace ns with a veth on the switch (port name port), address addr, MAC mac.
+func (c *cluster) plug(ctx context.Context, ns, port, addr, mac string) {
+	ip := func(args ...string) { run(c.t, ctx, "ip", args...) }
+	ip("netns", "add", ns)
+	ip("-n", ns, "link", "set", "lo", "up")
+	ip("-n", c.sw, "link", "add", port, "type", "veth", "peer", "name", c.iface, "netns", ns)
+	if mac != "" {
+		ip("-n", ns, "link", "set", c.iface, "address", mac)
+	}
+	ip("-n", ns, "addr", "add", fmt.Sprintf("%s/%d", addr, c.bits), "dev", c.iface)
+	ip("-n", c.sw, "link", "set", port, "master", "br0", "up")
+	ip("-n", ns, "link", "set", c.iface, "up")
+}
+
+// sysctls applies node n's sysctls from the files its Ignition placed (the per-namespace
+// net.ipv4 ones: HAProxy's non-local bind of the VIP).
+func (c *cluster) sysctls(ctx context.Context, n *node) {
+	t := c.t
+	files, _ := filepath.Glob(filepath.Join(n.root, "etc/sysctl.d/*.conf"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		testkit.Must(t, err)
+		for _, line := range strings.Split(string(data), "\n") {
+			k, v, ok := strings.Cut(line, "=")
+			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+			if !ok || strings.HasPrefix(k, "#") || !strings.HasPrefix(k, "net.ipv4.") {
+				continue
 			}
+			run(t, ctx, "ip", "netns", "exec", n.ns, "sysctl", "-q", "-w", k+"="+v)
 		}
 	}
 }
@@ -299,45 +350,50 @@ func (c *cluster) network(ctx context.Context) {
 // The host's /etc and /var/lib are overlaid (writes go to the node's scratch directory), so
 // mount points that do not exist on the host can be made without touching it.
 func (c *cluster) startHolders(ctx context.Context) {
-	t := c.t
 	for _, n := range c.nodes {
-		testkit.Must(t, os.MkdirAll(filepath.Join(n.dir, "etcd"), 0o700))
-		for _, d := range []string{"ovl/etc/up", "ovl/etc/work", "ovl/lib/up", "ovl/lib/work"} {
-			testkit.Must(t, os.MkdirAll(filepath.Join(n.dir, d), 0o755))
-		}
-		h := exec.Command("ip", "netns", "exec", n.ns, "unshare", "--mount", "--propagation", "private", "sleep", "infinity")
-		h.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-		testkit.Must(t, h.Start())
-		n.holder = h
-		go func() { _ = h.Wait() }()
-		// Wait until the holder has its own mount namespace (unshare exec'd sleep).
-		self, _ := os.Readlink("/proc/self/ns/mnt")
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", h.Process.Pid))
-			mnt, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", h.Process.Pid))
-			if strings.HasPrefix(string(cmdline), "sleep\x00") && mnt != "" && mnt != self {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("mount namespace holder of %s did not start", n.name)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		d := n.dir
-		script := strings.Join([]string{
-			"set -e",
-			"mount -t tmpfs -o mode=0755 tmpfs /run",
-			"mount -t overlay overlay -o lowerdir=/etc,upperdir=" + d + "/ovl/etc/up,workdir=" + d + "/ovl/etc/work /etc",
-			"mount -t overlay overlay -o lowerdir=/var/lib,upperdir=" + d + "/ovl/lib/up,workdir=" + d + "/ovl/lib/work /var/lib",
-			"mkdir -p /etc/kubernetes /etc/haproxy /etc/keepalived /var/lib/etcd",
-			"mount --bind " + n.root + "/etc/kubernetes /etc/kubernetes",
-			"mount --bind " + n.root + "/etc/haproxy /etc/haproxy",
-			"mount --bind " + n.root + "/etc/keepalived /etc/keepalived",
-			"mount --bind " + d + "/etcd /var/lib/etcd",
-		}, "\n")
-		n.exec(ctx, "sh", "-c", script)
+		c.startHolder(ctx, n)
 	}
+}
+
+// startHolder starts node n's mount namespace holder (see startHolders).
+func (c *cluster) startHolder(ctx context.Context, n *node) {
+	t := c.t
+	testkit.Must(t, os.MkdirAll(filepath.Join(n.dir, "etcd"), 0o700))
+	for _, d := range []string{"ovl/etc/up", "ovl/etc/work", "ovl/lib/up", "ovl/lib/work"} {
+		testkit.Must(t, os.MkdirAll(filepath.Join(n.dir, d), 0o755))
+	}
+	h := exec.Command("ip", "netns", "exec", n.ns, "unshare", "--mount", "--propagation", "private", "sleep", "infinity")
+	h.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	testkit.Must(t, h.Start())
+	n.holder = h
+	go func() { _ = h.Wait() }()
+	// Wait until the holder has its own mount namespace (unshare exec'd sleep).
+	self, _ := os.Readlink("/proc/self/ns/mnt")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", h.Process.Pid))
+		mnt, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", h.Process.Pid))
+		if strings.HasPrefix(string(cmdline), "sleep\x00") && mnt != "" && mnt != self {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mount namespace holder of %s did not start", n.name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d := n.dir
+	script := strings.Join([]string{
+		"set -e",
+		"mount -t tmpfs -o mode=0755 tmpfs /run",
+		"mount -t overlay overlay -o lowerdir=/etc,upperdir=" + d + "/ovl/etc/up,workdir=" + d + "/ovl/etc/work /etc",
+		"mount -t overlay overlay -o lowerdir=/var/lib,upperdir=" + d + "/ovl/lib/up,workdir=" + d + "/ovl/lib/work /var/lib",
+		"mkdir -p /etc/kubernetes /etc/haproxy /etc/keepalived /var/lib/etcd",
+		"mount --bind " + n.root + "/etc/kubernetes /etc/kubernetes",
+		"mount --bind " + n.root + "/etc/haproxy /etc/haproxy",
+		"mount --bind " + n.root + "/etc/keepalived /etc/keepalived",
+		"mount --bind " + d + "/etcd /var/lib/etcd",
+	}, "\n")
+	n.exec(ctx, "sh", "-c", script)
 }
 
 // nsenter is the command prefix that runs a program inside node n.
@@ -521,54 +577,63 @@ func pkiHashes(t *testing.T, root string) map[string]string {
 // prepare runs the real kubeadm phases on every node: certificates from the placed CA set,
 // then the etcd and kube-apiserver static-pod manifests whose command lines the test runs.
 func (c *cluster) prepare(ctx context.Context) {
+	initCfg := c.initConfig()
+	for _, n := range c.nodes {
+		c.prepareNode(ctx, n, initCfg)
+	}
+}
+
+// initConfig is the init node's kubeadm configuration as Ignition placed it.
+func (c *cluster) initConfig() []byte {
 	t := c.t
-	var initCfg []byte
 	for _, n := range c.nodes {
 		if n.init {
 			data, err := os.ReadFile(filepath.Join(n.root, "etc/kubernetes/kubeadm/init.yaml"))
 			testkit.Must(t, err)
-			initCfg = data
+			return data
 		}
 	}
-	if initCfg == nil {
-		t.Fatal("no node carries /etc/kubernetes/kubeadm/init.yaml")
+	t.Fatal("no node carries /etc/kubernetes/kubeadm/init.yaml")
+	return nil
+}
+
+// prepareNode runs the kubeadm phases of prepare on node n.
+func (c *cluster) prepareNode(ctx context.Context, n *node, initCfg []byte) {
+	t := c.t
+	n.kubeadm = filepath.Join(n.dir, "kubeadm.yaml")
+	cfg := initCfg
+	if !n.init {
+		join, err := os.ReadFile(filepath.Join(n.root, "etc/kubernetes/kubeadm/join.yaml"))
+		testkit.Must(t, err)
+		cfg, err = InitConfigForJoin(join, initCfg)
+		testkit.Must(t, err)
 	}
-	for _, n := range c.nodes {
-		n.kubeadm = filepath.Join(n.dir, "kubeadm.yaml")
-		cfg := initCfg
-		if !n.init {
-			join, err := os.ReadFile(filepath.Join(n.root, "etc/kubernetes/kubeadm/join.yaml"))
-			testkit.Must(t, err)
-			cfg, err = InitConfigForJoin(join, initCfg)
-			testkit.Must(t, err)
+	testkit.Must(t, os.WriteFile(n.kubeadm, cfg, 0o600))
+	before := pkiHashes(t, n.root)
+	ka := c.tools["kubeadm"]
+	n.exec(ctx, ka, "init", "phase", "certs", "all", "--config", n.kubeadm)
+	n.exec(ctx, ka, "init", "phase", "etcd", "local", "--config", n.kubeadm)
+	n.exec(ctx, ka, "init", "phase", "control-plane", "apiserver", "--config", n.kubeadm)
+	after := pkiHashes(t, n.root)
+	for f, h := range before {
+		if after[f] != h {
+			t.Fatalf("kubeadm changed pki/%s on %s: the CA set Ignition placed must be used as is", f, n.name)
 		}
-		testkit.Must(t, os.WriteFile(n.kubeadm, cfg, 0o600))
-		before := pkiHashes(t, n.root)
-		ka := c.tools["kubeadm"]
-		n.exec(ctx, ka, "init", "phase", "certs", "all", "--config", n.kubeadm)
-		n.exec(ctx, ka, "init", "phase", "etcd", "local", "--config", n.kubeadm)
-		n.exec(ctx, ka, "init", "phase", "control-plane", "apiserver", "--config", n.kubeadm)
-		after := pkiHashes(t, n.root)
-		for f, h := range before {
-			if after[f] != h {
-				t.Fatalf("kubeadm changed pki/%s on %s: the CA set Ignition placed must be used as is", f, n.name)
-			}
-		}
-		var err error
-		n.etcd, err = manifest(n.root, "etcd.yaml")
-		testkit.Must(t, err)
-		n.apiSrv, err = manifest(n.root, "kube-apiserver.yaml")
-		testkit.Must(t, err)
-		n.etcd[0] = c.tools["etcd"]
-		n.apiSrv[0] = c.tools["kube-apiserver"]
-		peer, ok := Flag(n.etcd, "initial-advertise-peer-urls")
-		if !ok {
-			t.Fatalf("etcd manifest of %s has no --initial-advertise-peer-urls", n.name)
-		}
-		n.etcdPeer = peer
-		if port, _ := Flag(n.apiSrv, "secure-port"); port != strconv.Itoa(c.bindPort) {
-			t.Fatalf("kube-apiserver of %s serves on %q, topology says %d", n.name, port, c.bindPort)
-		}
+	}
+	var err error
+	n.etcd, err = manifest(n.root, "etcd.yaml")
+	testkit.Must(t, err)
+	n.apiSrv, err = manifest(n.root, "kube-apiserver.yaml")
+	testkit.Must(t, err)
+	n.etcd[0] = c.tools["etcd"]
+	n.apiSrv[0] = c.tools["kube-apiserver"]
+	peer, ok := Flag(n.etcd, "initial-advertise-peer-urls")
+	if !ok {
+		t.Fatalf("etcd manifest of %s has no --initial-advertise-peer-urls", n.name)
+	}
+	n.etcdPeer = peer
+	if port, _ := Flag(n.apiSrv, "secure-port"); port != strconv.Itoa(c.bindPort) {
+		t.Fatalf("kube-apiserver of %s serves on %q, topology says %d", n.name, port, c.bindPort)
 	}
 }
 

@@ -33,6 +33,64 @@ const (
 )
 
 func TestHA(t *testing.T) {
+	requireRoot(t)
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), testBudget)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := newCluster(t, ctx, fmt.Sprintf("%s%d", nsPrefix, os.Getpid()))
+
+	// 1. Build the example topology and apply each control-plane config with Ignition. The
+	// sysext image the configs reference comes from a loopback server in a namespace of ours.
+	fetchNS, sysextURL, closeFetch := c.startFetch(ctx)
+	c.buildTopology(sysextURL)
+	c.applyIgnition(ctx, fetchNS)
+	closeFetch()
+	t.Logf("built and applied in %s", time.Since(began).Round(time.Second))
+
+	api := c.bringUp(ctx, began)
+
+	// A late join's token: `ignigen token create` against the real API servers; and the init
+	// node's guard, which must find the running cluster.
+	kc, err := loadKubeconfig(filepath.Join(c.out, "admin.kubeconfig"))
+	testkit.Must(t, err)
+	t.Run("token", func(t *testing.T) { c.proveTokenCreate(t, ctx, kc) })
+	t.Run("init-guard", func(t *testing.T) { c.proveInitGuard(t, ctx) })
+
+	// 4. Lose the VIP holder: first SIGKILL all its processes, then cut its link.
+	var results []result
+	for _, mode := range []string{"sigkill", "linkcut", "haproxy"} {
+		r := c.failover(ctx, api, mode)
+		results = append(results, r)
+		writeJSON(filepath.Join(c.dir, "result-"+mode+".json"), r)
+		if ctx.Err() != nil {
+			t.Fatalf("test budget exhausted: %v", ctx.Err())
+		}
+	}
+	t.Logf("total run time %s", time.Since(began).Round(time.Second))
+	for _, r := range results {
+		fmt.Println(r.line())
+		t.Log(r.line())
+	}
+	for _, r := range results {
+		if !r.Recovered {
+			t.Errorf("%s: the VIP did not answer within %s of losing %s", r.Mode, recoveryLimit, r.Victim)
+		}
+		if r.Lost > 0 {
+			t.Errorf("%s: %d acknowledged writes lost: %v", r.Mode, r.Lost, r.LostNames)
+		}
+		if r.SplitBrain {
+			t.Errorf("%s: the VIP is not held by exactly one node after settling (%s)", r.Mode, r.HoldersAfter)
+		}
+	}
+	if t.Failed() {
+		c.dumpLogs()
+	}
+}
+
+// requireRoot skips unless root and fails when a tool the suite runs is missing.
+func requireRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the HA test needs root (network and mount namespaces); run `make ha-test` as root")
 	}
@@ -41,13 +99,12 @@ func TestHA(t *testing.T) {
 			t.Fatalf("%s not found: run `scripts/tools.sh apt` (make ha-test does)", b)
 		}
 	}
-	began := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), testBudget)
-	defer cancel()
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+}
 
-	c := &cluster{t: t, tools: map[string]string{}, id: fmt.Sprintf("%s%d", nsPrefix, os.Getpid())}
+// newCluster makes the scratch directory and registers the cleanup of everything the test
+// starts; id prefixes every namespace (nsPrefix + PID first, see removeStale).
+func newCluster(t *testing.T, ctx context.Context, id string) *cluster {
+	c := &cluster{t: t, tools: map[string]string{}, id: id}
 	for _, name := range []string{"ignition", "kubeadm", "kube-apiserver", "etcd", "etcdctl"} {
 		c.tools[name] = testkit.Tool(t, name)
 	}
@@ -66,9 +123,13 @@ func TestHA(t *testing.T) {
 		}
 	})
 	removeStale(ctx, t)
+	return c
+}
 
-	// 1. Build the example topology and apply each control-plane config with Ignition. The
-	// sysext image the configs reference comes from a loopback server in a namespace of ours.
+// startFetch starts the stand-in sysext server on loopback in a namespace of its own; it
+// returns the namespace, the base URL and a function that stops both.
+func (c *cluster) startFetch(ctx context.Context) (string, string, func()) {
+	t := c.t
 	fetchNS := c.id + "-fetch"
 	run(t, ctx, "ip", "netns", "add", fetchNS)
 	run(t, ctx, "ip", "-n", fetchNS, "link", "set", "lo", "up")
@@ -78,18 +139,28 @@ func TestHA(t *testing.T) {
 		_, _ = w.Write(testkit.StandIn(path.Base(r.URL.Path)))
 	})}
 	go func() { _ = srv.Serve(ln) }()
-	c.buildTopology("http://" + ln.Addr().String() + "/extensions")
-	c.applyIgnition(ctx, fetchNS)
-	_ = srv.Close()
-	run(t, ctx, "ip", "netns", "del", fetchNS)
-	t.Logf("built and applied in %s", time.Since(began).Round(time.Second))
+	return fetchNS, "http://" + ln.Addr().String() + "/extensions", func() {
+		_ = srv.Close()
+		run(t, ctx, "ip", "netns", "del", fetchNS)
+	}
+}
 
+// bringUp starts the applied nodes: namespaces, kubeadm phases, etcd, kube-apiserver, then
+// the load balancers (the init node's first), and returns a client of admin.kubeconfig.
+func (c *cluster) bringUp(ctx context.Context, began time.Time) *apiClient {
+	t := c.t
 	// 2. One network + mount namespace per node, a switch, a client.
 	c.network(ctx)
 	c.startHolders(ctx)
 
 	// 3. kubeadm certificates and manifests, then etcd, kube-apiserver, HAProxy, keepalived.
 	c.prepare(ctx)
+	// Before any API server runs, the init node's guard must decide to initialise (a first boot).
+	if d, out, took := c.runInitGuard(ctx, ""); d != "init" {
+		t.Fatalf("no API server runs yet, but init-or-join decided %q:\n%s", d, out)
+	} else {
+		t.Logf("no API server yet: init-or-join decides %q in %s", d, took.Round(time.Millisecond))
+	}
 	c.startEtcd(ctx)
 	for _, n := range c.nodes {
 		n.startAPIServer()
@@ -144,36 +215,7 @@ func TestHA(t *testing.T) {
 	// Give the late nodes' track scripts time to rise before the first measurement.
 	time.Sleep(3 * time.Second)
 	t.Logf("cluster ready after %s; VIP %s on %s", time.Since(began).Round(time.Second), c.vip, names(c.holders()))
-
-	// 4. Lose the VIP holder: first SIGKILL all its processes, then cut its link.
-	var results []result
-	for _, mode := range []string{"sigkill", "linkcut", "haproxy"} {
-		r := c.failover(ctx, api, mode)
-		results = append(results, r)
-		writeJSON(filepath.Join(c.dir, "result-"+mode+".json"), r)
-		if ctx.Err() != nil {
-			t.Fatalf("test budget exhausted: %v", ctx.Err())
-		}
-	}
-	t.Logf("total run time %s", time.Since(began).Round(time.Second))
-	for _, r := range results {
-		fmt.Println(r.line())
-		t.Log(r.line())
-	}
-	for _, r := range results {
-		if !r.Recovered {
-			t.Errorf("%s: the VIP did not answer within %s of losing %s", r.Mode, recoveryLimit, r.Victim)
-		}
-		if r.Lost > 0 {
-			t.Errorf("%s: %d acknowledged writes lost: %v", r.Mode, r.Lost, r.LostNames)
-		}
-		if r.SplitBrain {
-			t.Errorf("%s: the VIP is not held by exactly one node after settling (%s)", r.Mode, r.HoldersAfter)
-		}
-	}
-	if t.Failed() {
-		c.dumpLogs()
-	}
+	return api
 }
 
 // result is one failover run.

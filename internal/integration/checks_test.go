@@ -452,6 +452,34 @@ func checkSystemdVerify(t testing.TB, root string) ([]string, error) {
 	return units, nil
 }
 
+// checkNoUnits: a node whose role and config have no units has no unit file at all (after
+// AddFlatcarUsr, which later checks need, only the config's own /etc and Quadlet's output count).
+func checkNoUnits(t testing.TB, root string) error {
+	if err := testkit.AddFlatcarUsr(root); err != nil {
+		return err
+	}
+	units, err := rootUnits(root)
+	if err != nil {
+		return err
+	}
+	if len(units) > 0 {
+		return fmt.Errorf("the config has no units, but the root has %v", units)
+	}
+	return nil
+}
+
+// checkNoPresets: a config that enables or disables no unit leaves no preset behind.
+func checkNoPresets(root string) error {
+	presets, err := readPresets(root)
+	if err != nil {
+		return err
+	}
+	if len(presets) > 0 {
+		return fmt.Errorf("the config enables no unit, but the root has presets %v", presets)
+	}
+	return nil
+}
+
 // checkSystemdPreset applies the root's presets (what systemd does on a first boot) with
 // `systemctl --root preset` and asks `systemctl --root is-enabled` about every unit Ignition
 // enabled or disabled. Needs AddFlatcarUsr (checkSystemdVerify) first.
@@ -811,15 +839,20 @@ func checkCAHash(t testing.TB, root string) error {
 	return nil
 }
 
+// readKubeconfig parses the kubeconfig file at path.
+func readKubeconfig(path string) (*ignkubeconfig.Credentials, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ignkubeconfig.Parse(data)
+}
+
 // checkAdminKubeconfig: the admin kubeconfig's client certificate must verify (openssl verify,
 // client purpose) against the cluster CA, its embedded CA must be that CA, its key must match
 // the certificate and its server must be the API endpoint.
 func checkAdminKubeconfig(t testing.TB, kubeconfig, clusterCA, endpoint string) error {
-	data, err := os.ReadFile(kubeconfig)
-	if err != nil {
-		return err
-	}
-	kc, err := ignkubeconfig.Parse(data)
+	kc, err := readKubeconfig(kubeconfig)
 	if err != nil {
 		return err
 	}

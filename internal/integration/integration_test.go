@@ -240,7 +240,7 @@ func checkSubstitution(b *builtCase) error {
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(test, b.Server.URL) {
+		if strings.Contains(orig, b.Cluster.Sysext.BaseURL) && !strings.Contains(test, b.Server.URL) {
 			errs = append(errs, n.File+": the loopback URL is not in the test build")
 		}
 		if strings.ReplaceAll(test, b.Server.URL, b.Cluster.Sysext.BaseURL) != orig {
@@ -302,7 +302,10 @@ func TestExamples(t *testing.T) {
 
 func checkNode(t *testing.T, b *builtCase, n build.NodeSummary, kubeadm string) {
 	subject := b.Name + "/" + n.Name
-	isCP, isInit := n.Role == string(model.ControlPlane), n.Phase == string(model.PhaseInit)
+	// What each node must have comes from the role table, as it does for the build.
+	role := model.Role(n.Role)
+	spec, balances := role.Spec(), role.Balances(b.Cluster.ExternalLB)
+	isInit := n.Phase == string(model.PhaseInit)
 	var node model.Node
 	for _, mn := range b.Cluster.Nodes {
 		if mn.Name == n.Name {
@@ -315,48 +318,81 @@ func checkNode(t *testing.T, b *builtCase, n build.NodeSummary, kubeadm string) 
 	if !record(t, "ignition-apply", subject, err) && (root == "" || !fileExists(filepath.Join(root, "etc/.ignition-result.json"))) {
 		return // nothing applied: the other checks would only repeat the failure
 	}
+	record(t, "node-secrets", subject, checkNodeSecrets(root, b.expectedSecrets(t, role)))
+	record(t, "role-files", subject, checkRoleFiles(root, spec, balances))
 
-	if isCP {
+	if containers, _ := filepath.Glob(filepath.Join(root, "etc/containers/systemd/*.container")); balances || len(containers) > 0 {
 		services, err := checkQuadlet(t, root)
-		for _, want := range []string{"keepalived.service", "haproxy.service"} {
-			if err == nil && !slices.Contains(services, want) {
-				err = fmt.Errorf("quadlet generated %v, not %s", services, want)
-			}
+		if err == nil {
+			err = checkBalancerUnits(services, balances)
 		}
 		record(t, "quadlet", subject, err)
 	}
-	units, err := checkSystemdVerify(t, root)
+
+	// The units this node must have: its phase's, the balancers', and every unit the config writes
+	// or gives drop-ins. A node whose role has none (a management node) must have none at all.
+	var want []string
+	switch {
+	case isInit:
+		want = append(want, "kubeadm-init.service")
+	case spec.Kubernetes:
+		want = append(want, "kubeadm-join.service")
+	}
+	if balances {
+		want = append(want, "keepalived.service", "haproxy.service")
+	}
+	enabled := 0
+	ign, err := parseIgnition(filepath.Join(b.Orig, n.File))
 	if err == nil {
-		want := []string{"kubeadm-join.service"}
-		if isInit {
-			want = []string{"kubeadm-init.service"}
-		}
-		if isCP {
-			want = append(want, "keepalived.service", "haproxy.service")
-		}
-		// Every unit the config writes or gives drop-ins must have been verified.
-		if cfg, perr := parseIgnition(filepath.Join(b.Orig, n.File)); perr == nil {
-			for _, u := range cfg.Systemd.Units {
-				if (u.Contents != nil || len(u.Dropins) > 0) && (u.Mask == nil || !*u.Mask) {
-					want = append(want, u.Name)
-				}
+		for _, u := range ign.Systemd.Units {
+			if (u.Contents != nil || len(u.Dropins) > 0) && (u.Mask == nil || !*u.Mask) {
+				want = append(want, u.Name)
 			}
-		} else {
-			err = perr
+			if u.Enabled != nil {
+				enabled++
+			}
 		}
+	}
+	if err == nil && len(want) == 0 {
+		record(t, "no-units", subject, checkNoUnits(t, root))
+	} else if err == nil {
+		var units []string
+		units, err = checkSystemdVerify(t, root)
 		for _, w := range want {
 			if err == nil && !slices.Contains(units, w) {
 				err = fmt.Errorf("%s was not among the verified units %v", w, units)
 			}
 		}
+		// A node that is no Kubernetes member must not try to join.
+		for _, u := range []string{"kubeadm-init.service", "kubeadm-join.service", "kubelet.service"} {
+			if err == nil && !spec.Kubernetes && slices.Contains(units, u) && fileExists(filepath.Join(root, "etc/systemd/system", u)) {
+				err = fmt.Errorf("%s node has %s", role, u)
+			}
+		}
+		record(t, "systemd-verify", subject, err)
+	} else {
+		record(t, "systemd-verify", subject, err)
 	}
-	record(t, "systemd-verify", subject, err)
-	record(t, "systemd-preset", subject, checkSystemdPreset(t, root))
+	// Presets are what Ignition writes for units it enables or disables (Quadlet's generated
+	// units need none): a node without any must have no preset file either.
+	if enabled > 0 {
+		record(t, "systemd-preset", subject, checkSystemdPreset(t, root))
+	} else {
+		record(t, "no-presets", subject, checkNoPresets(root))
+	}
 
-	if isCP {
+	if balances {
 		record(t, "haproxy", subject, checkHAProxy(t, root))
 		addr := netip.PrefixFrom(node.IP, b.Cluster.Network.CIDR.Bits())
 		record(t, "keepalived", subject, checkKeepalived(t, root, b.Cluster.Network.Interface, addr))
+		record(t, "haproxy-backends", subject, checkBackends(root, b.Cluster))
+	}
+	if spec.Kubectl {
+		record(t, "node-kubeconfig", subject, checkNodeKubeconfig(t, filepath.Join(root, "home/core/.kube/config"),
+			b.CACert, b.Manifest.Endpoint, spec.AdminCredential && b.Cluster.ManagementCredentials()))
+	}
+	if !spec.Kubernetes {
+		return
 	}
 
 	cfg := "etc/kubernetes/kubeadm/join.yaml"
@@ -365,8 +401,18 @@ func checkNode(t *testing.T, b *builtCase, n build.NodeSummary, kubeadm string) 
 	}
 	err = checkKubeadmValidate(kubeadm, filepath.Join(root, cfg))
 	record(t, "kubeadm-validate", subject+" ("+path.Base(cfg)+")", err)
+	if isInit {
+		// A re-provisioned init node joins with this one (init-or-join).
+		join := "etc/kubernetes/kubeadm/join.yaml"
+		record(t, "kubeadm-validate", subject+" ("+path.Base(join)+", re-provisioned)", checkKubeadmValidate(kubeadm, filepath.Join(root, join)))
+	}
+	if spec.APIServer {
+		// renew-certs' configuration for kubeadm certs check-expiration and renew.
+		renew := "etc/kubernetes/kubeadm/renew.yaml"
+		record(t, "kubeadm-validate", subject+" ("+path.Base(renew)+")", checkKubeadmValidate(kubeadm, filepath.Join(root, renew)))
+	}
 
-	if isCP {
+	if spec.APIServer {
 		kn := kubeadmNode{Name: n.Name, IP: node.IP, VIP: b.Cluster.Endpoint.VIP}
 		if !isInit {
 			// What `kubeadm join --control-plane` combines: the cluster's ClusterConfiguration

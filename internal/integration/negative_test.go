@@ -46,8 +46,8 @@ func TestNegativeControls(t *testing.T) {
 		// The checks after Ignition ran must notice a root that differs from the config: apply
 		// a real control-plane config, damage the root, check again.
 		srv := testkit.ServeSysext(t)
-		cases := examples(t)
-		b := buildCase(t, cases[0], srv)
+		// A stacked cluster: its control-plane nodes also carry haproxy.cfg.
+		b := buildCase(t, exampleWhere(t, func(c *model.Cluster) bool { return !c.ExternalLB }), srv)
 		var cp string
 		for _, n := range b.Manifest.Nodes {
 			if n.Role == string(model.ControlPlane) {
@@ -141,4 +141,5 @@ func TestNegativeControls(t *testing.T) {
 		negative(t, "admin-kubeconfig", dir+"admin-kubeconfig/admin.kubeconfig",
 			checkAdminKubeconfig(t, filepath.Join(in, "admin.kubeconfig"), filepath.Join(in, "ca.crt"), ""))
 	})
+	t.Run("roles", func(t *testing.T) { negativeRoles(t) })
 }

@@ -39,8 +39,8 @@ type namedCluster struct {
 type namedUser struct {
 	Name string `yaml:"name"`
 	User struct {
-		Cert string `yaml:"client-certificate-data"`
-		Key  string `yaml:"client-key-data"`
+		Cert string `yaml:"client-certificate-data,omitempty"`
+		Key  string `yaml:"client-key-data,omitempty"`
 	} `yaml:"user"`
 }
 

@@ -26,28 +26,65 @@ type Compiler struct {
 
 	translated sync.Map // sha256 of rendered Butane -> types.Config
 	merged     sync.Map // joined layer hashes -> types.Config
+	shapes     sync.Map // hash of a stack rendered with placeholders -> *shape
+
+	stacks   map[string]int // stackKey -> how many of the cluster's nodes have that stack
+	ordinary bool           // tests: compile every node without skeletons, to compare
 }
 
 // NewCompiler returns a compiler of cluster c's nodes with profile p and bundle b.
 func NewCompiler(p *Profile, c *model.Cluster, b *secrets.Bundle) *Compiler {
-	return &Compiler{Profile: p, cluster: c, shared: newClusterView(c, b)}
+	comp := &Compiler{Profile: p, cluster: c, shared: newClusterView(c, b), stacks: map[string]int{}}
+	for _, n := range c.Nodes {
+		comp.stacks[comp.stackKey(n)]++
+	}
+	return comp
 }
 
 // Node renders, translates and flattens n's layer stack and returns the validated Ignition
-// config as indented JSON.
+// config as indented JSON. Nodes whose stacks differ only in their name and addresses are filled
+// into a shared skeleton instead (skeleton.go); the bytes are the same either way.
 func (c *Compiler) Node(n model.Node) ([]byte, error) {
-	v := c.shared.forNode(n)
-	var cfg types.Config
-	var key strings.Builder
+	v, err := c.shared.forNode(n)
+	if err != nil {
+		return nil, err
+	}
 	stack := c.stack(n)
+	srcs, err := c.render(stack, v)
+	if err != nil {
+		return nil, err
+	}
+	if out, ok := c.fromSkeleton(n, v, stack, srcs); ok {
+		return out, nil
+	}
+	cfg, err := c.flatten(stack, srcs)
+	if err != nil {
+		return nil, err
+	}
+	return finish(cfg)
+}
+
+// render gives the Butane text of every entry of a stack for view v.
+func (c *Compiler) render(stack []stackEntry, v *View) ([][]byte, error) {
+	srcs := make([][]byte, len(stack))
 	for i, l := range stack {
-		src := l.source
-		if src == nil {
+		srcs[i] = l.source
+		if srcs[i] == nil {
 			var err error
-			if src, err = c.Profile.Render(l.name, v); err != nil {
+			if srcs[i], err = c.Profile.Render(l.name, v); err != nil {
 				return nil, err
 			}
 		}
+	}
+	return srcs, nil
+}
+
+// flatten translates each rendered layer and merges them in order: a function of srcs alone.
+func (c *Compiler) flatten(stack []stackEntry, srcs [][]byte) (types.Config, error) {
+	var cfg types.Config
+	var key strings.Builder
+	for i, l := range stack {
+		src := srcs[i]
 		sum := sha256.Sum256(src)
 		key.Write(sum[:])
 		if m, ok := c.merged.Load(key.String()); ok {
@@ -56,7 +93,7 @@ func (c *Compiler) Node(n model.Node) ([]byte, error) {
 		}
 		layerCfg, err := c.translate(l.name, src, sum)
 		if err != nil {
-			return nil, err
+			return types.Config{}, err
 		}
 		if i == 0 {
 			cfg = layerCfg
@@ -70,7 +107,7 @@ func (c *Compiler) Node(n model.Node) ([]byte, error) {
 			c.merged.Store(key.String(), cfg)
 		}
 	}
-	return finish(cfg)
+	return cfg, nil
 }
 
 // stackEntry is one entry of a node's stack: a profile template, or an operator's snippet (source set).
@@ -79,10 +116,20 @@ type stackEntry struct {
 	source []byte
 }
 
+// stackKey names the entries of n's stack.
+func (c *Compiler) stackKey(n model.Node) string {
+	var b strings.Builder
+	for _, l := range c.stack(n) {
+		b.WriteString(l.name)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
 // stack is the profile's layers for n, then the snippets that select n, in topology order.
 func (c *Compiler) stack(n model.Node) []stackEntry {
 	var out []stackEntry
-	for _, name := range c.Profile.Stack(n) {
+	for _, name := range c.Profile.Stack(c.cluster, n) {
 		out = append(out, stackEntry{name: name})
 	}
 	for _, s := range c.cluster.Snippets {
@@ -119,16 +166,8 @@ func (c *Compiler) translate(layer string, src []byte, sum [32]byte) (types.Conf
 // finish marshals the flattened config and checks it with Ignition's own parser: a merge of
 // valid layers can still be invalid (two files claiming one path as file and directory, ...).
 func finish(cfg types.Config) ([]byte, error) {
-	// Butane marks uncompressed inline contents with an empty compression; drop the noise.
-	files := make([]types.File, len(cfg.Storage.Files))
-	for i, f := range cfg.Storage.Files {
-		if f.Contents.Compression != nil && *f.Contents.Compression == "" {
-			f.Contents.Compression = nil
-		}
-		files[i] = f
-	}
-	cfg.Storage.Files = files
-	out, err := cjson.MarshalIndent(cfg, "", "  ")
+	cfg = dropEmptyCompression(cfg)
+	out, err := marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +176,30 @@ func finish(cfg types.Config) ([]byte, error) {
 	if rep := validate.ValidateWithContext(cfg, nil); len(rep.Entries) > 0 {
 		return nil, fmt.Errorf("flattened config fails Ignition validation: %s", rep.String())
 	}
+	return out, nil
+}
+
+// marshal is the build's encoding of a config: indented JSON and a final newline.
+func marshal(cfg types.Config) ([]byte, error) {
+	out, err := cjson.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
 	return append(out, '\n'), nil
+}
+
+// dropEmptyCompression returns cfg without the empty compression Butane marks uncompressed
+// inline contents with: noise in the output. cfg's own files are left alone.
+func dropEmptyCompression(cfg types.Config) types.Config {
+	files := make([]types.File, len(cfg.Storage.Files))
+	for i, f := range cfg.Storage.Files {
+		if f.Contents.Compression != nil && *f.Contents.Compression == "" {
+			f.Contents.Compression = nil
+		}
+		files[i] = f
+	}
+	cfg.Storage.Files = files
+	return cfg
 }
 
 // numbered prefixes a rendered layer with line numbers so Butane's line:col markers can be found.

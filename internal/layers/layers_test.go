@@ -26,6 +26,9 @@ func testProfile(node string) fstest.MapFS {
 	return fstest.MapFS{
 		"t/files/x":                      {Data: []byte("{{ .Node.Name }}")},
 		"t/layers/base.bu":               write("base"),
+		"t/layers/kubernetes.bu":         write("kubernetes"),
+		"t/layers/load-balancer.bu":      write("load-balancer"),
+		"t/layers/management.bu":         write("management"),
 		"t/layers/worker.bu":             write("worker"),
 		"t/layers/control-plane.bu":      write("control-plane"),
 		"t/layers/init.bu":               write("init"),
@@ -100,14 +103,54 @@ func TestMergeConflictCaught(t *testing.T) {
 	assert.Contains(t, err.Error(), "Ignition validation")
 }
 
-func TestWorkerViewHasNoSecrets(t *testing.T) {
-	c, b := testCluster(t)
-	v := newView(c, b, c.Nodes[1])
-	assert.Nil(t, v.PKI)
-	assert.Nil(t, v.ControlPlane)
-	cp := newView(c, b, c.Nodes[0])
-	assert.Len(t, cp.PKI, 8)
-	assert.Equal(t, b.VRRPPassword, cp.ControlPlane.VRRPPassword)
+// TestViewsFollowTheRoleTable: each role's view holds exactly the secrets its row grants.
+func TestViewsFollowTheRoleTable(t *testing.T) {
+	b, err := secrets.New(model.ECDSAP256, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	ip := func(s string) netip.Addr { return netip.MustParseAddr(s) }
+	stacked := &model.Cluster{Name: "t", Nodes: []model.Node{
+		{Name: "cp", Role: model.ControlPlane, Init: true, IP: ip("10.0.0.2")},
+		{Name: "w", Role: model.Worker, IP: ip("10.0.0.3")},
+	}}
+	external := &model.Cluster{Name: "t", ExternalLB: true, Management: model.ManagementSettings{AdminCredential: true}, Nodes: []model.Node{
+		{Name: "cp", Role: model.ControlPlane, Init: true, IP: ip("10.0.0.2")},
+		{Name: "lb1", Role: model.LoadBalancer, IP: ip("10.0.0.4")},
+		{Name: "lb2", Role: model.LoadBalancer, IP: ip("10.0.0.5")},
+		{Name: "m", Role: model.Management, IP: ip("10.0.0.6")},
+	}}
+	plain := *external
+	plain.Management.AdminCredential = false
+	for _, tc := range []struct {
+		name                           string
+		c                              *model.Cluster
+		node                           int
+		pki, balances, token, cred, kc bool
+		peers                          int
+	}{
+		{"stacked control plane", stacked, 0, true, true, true, false, false, 0},
+		{"worker", stacked, 1, false, false, true, false, false, 0},
+		{"external control plane", external, 0, true, false, true, false, false, 0},
+		{"load balancer", external, 1, false, true, false, false, false, 1},
+		{"management with credential", external, 3, false, false, false, true, true, 0},
+		{"management without credential", &plain, 3, false, false, false, false, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := newClusterView(tc.c, b).forNode(tc.c.Nodes[tc.node])
+			require.NoError(t, err)
+			assert.Equal(t, tc.pki, v.PKI != nil, "PKI")
+			assert.Equal(t, tc.balances, v.Balancer != nil && v.Balances, "VRRP password")
+			assert.Equal(t, tc.token, v.Token == b.BootstrapToken, "token")
+			assert.Equal(t, !tc.token, v.Token == "", "token absent")
+			assert.Equal(t, tc.cred, v.Credential != nil, "credential")
+			assert.Equal(t, tc.kc, v.Kubeconfig != "", "kubeconfig")
+			assert.Len(t, v.Peers, tc.peers)
+			if v.Credential != nil {
+				assert.NotContains(t, v.Kubeconfig, "kubernetes-admin", "never the operator's credential")
+				assert.NotEqual(t, b.Admin.Key, v.Credential.Key)
+			}
+			assert.Equal(t, []netip.Addr{tc.c.NodesOf(model.ControlPlane)[0].IP}, v.APIServers)
+		})
+	}
 }
 
 func TestSeconds(t *testing.T) {
@@ -157,9 +200,4 @@ func TestSnippetIsTheLastLayer(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.who, string(ignfiles.Find(files, "/etc/who").Data), tc.node.Name)
 	}
-}
-
-// newView is one node's view, as the compiler builds it.
-func newView(c *model.Cluster, b *secrets.Bundle, n model.Node) *View {
-	return newClusterView(c, b).forNode(n)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -54,13 +55,43 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 		}
 	}
 	p.templates = root
+	if missing := p.missingLayers(); len(missing) > 0 {
+		return nil, fmt.Errorf("profile %q lacks layers/%s.bu, which the role table uses", name, strings.Join(missing, ".bu, layers/"))
+	}
 	return p, nil
 }
 
-// Stack names the layers that make n's config, general to specific: a later layer wins.
-// Roles and user snippets extend this list; nothing else needs to change.
-func (p *Profile) Stack(n model.Node) []string {
-	return []string{"base", string(n.Role), string(n.Phase()), "node"}
+// missingLayers lists the layers some role's stack needs that the profile does not have, so a
+// profile missing one fails when it loads, not when the first node of that role is built.
+func (p *Profile) missingLayers() []string {
+	need := []string{"base", "load-balancer", "node"}
+	for _, ph := range []model.Phase{model.PhaseInit, model.PhaseJoinControlPlane, model.PhaseJoinWorker} {
+		need = append(need, string(ph))
+	}
+	for _, s := range model.RoleTable {
+		need = append(need, s.Layers...)
+	}
+	var missing []string
+	for _, l := range need {
+		if !p.layers[l] && !slices.Contains(missing, l) {
+			missing = append(missing, l)
+		}
+	}
+	return missing
+}
+
+// Stack names the layers that make n's config, general to specific: a later layer wins. It is
+// read from the role table: what every machine gets, the role's layers, the load balancer where
+// the node balances, how it joins, then the node itself. User snippets follow (Compiler.stack).
+func (p *Profile) Stack(c *model.Cluster, n model.Node) []string {
+	out := append([]string{"base"}, n.Role.Spec().Layers...)
+	if n.Role.Balances(c.ExternalLB) {
+		out = append(out, "load-balancer")
+	}
+	if ph := n.Phase(); ph != model.PhaseNone {
+		out = append(out, string(ph))
+	}
+	return append(out, "node")
 }
 
 // Render executes one layer template for a node.

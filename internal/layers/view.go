@@ -2,10 +2,13 @@ package layers
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ignigen/ignigen/internal/kubeconfig"
 	"github.com/ignigen/ignigen/internal/model"
 	"github.com/ignigen/ignigen/internal/secrets"
 )
@@ -20,26 +23,41 @@ const (
 )
 
 // View is everything a layer template may read for one node. Secrets a node must not hold are
-// absent from its view, so no template can leak them: workers get no PKI and no VRRP password.
+// absent from its view, so no template can leak them: what a node receives is read from its
+// role's row in model.RoleTable (workers get no PKI and no VRRP password, load balancers no
+// token, management nodes no private key of the cluster).
 type View struct {
-	Cluster       *model.Cluster
-	Node          model.Node
-	ControlPlanes []model.Node
-	Peers         []model.Node // the other control-plane nodes
+	Cluster  *model.Cluster
+	Node     model.Node
+	Role     model.RoleSpec // the node's row of the role table
+	Balances bool           // this node holds the VIP and runs HAProxy
+	// APIServers are HAProxy's backends and Peers keepalived's unicast peers (the other balancing
+	// nodes), reserved addresses included. Both are addresses in address order, never names or
+	// file order: filling a reserved slot or reordering nodes changes no running node's config.
+	APIServers []netip.Addr
+	Peers      []netip.Addr
 
 	SysextImage string
-	CACert      string // public: lets joining nodes verify the API behind the VIP
+	CACert      string // public: lets nodes verify the API behind the VIP
 	CAHash      string
-	Token       string
+	Token       string // nodes whose role joins (or creates the token) only
 	TokenTTL    string
 
-	MonitorPort    int
-	AdvertInterval string
-	HAProxyArgs    string
-	KeepalivedArgs string
+	MonitorPort     int
+	ManagementGroup string
+	AdvertInterval  string
+	HAProxyArgs     string
+	KeepalivedArgs  string
 
-	PKI          []PKIFile     // control-plane nodes only
-	ControlPlane *ControlPlane // control-plane nodes only
+	PKI        []PKIFile   // roles that receive the CA set only
+	Balancer   *Balancer   // balancing nodes only
+	Credential *Credential // management nodes, when the topology asks for an admin credential
+	Kubeconfig string      // roles with kubectl: the VIP, the CA and Credential if any
+
+	RenewMarginDays int    // certificate renewal (API server nodes): renew what expires this soon
+	RenewSlot       int    // the node's index among the cluster's slots
+	RenewTime       string // "HH:MM" UTC: when renew-certs.timer fires on this node
+	RenewDelay      int    // seconds renew-certs.service waits first: catch-up runs at boot do not overlap
 }
 
 // PKIFile is one file under /etc/kubernetes/pki.
@@ -49,55 +67,106 @@ type PKIFile struct {
 	Data string
 }
 
-// ControlPlane holds the secrets only control-plane nodes receive.
-type ControlPlane struct {
+// Balancer holds the secret only VIP holders receive.
+type Balancer struct {
 	VRRPPassword string
+}
+
+// Credential is a node's own client certificate and key, PEM.
+type Credential struct {
+	User string
+	Cert string
+	Key  string
 }
 
 // newClusterView holds what every node's view shares, computed once per build.
 func newClusterView(c *model.Cluster, b *secrets.Bundle) *clusterView {
 	cv := &clusterView{View: View{
-		Cluster:        c,
-		ControlPlanes:  c.ControlPlanes(),
-		SysextImage:    fmt.Sprintf("kubernetes-%s-x86-64.raw", c.Kubernetes.Version),
-		CACert:         b.CAs["ca"].Cert,
-		CAHash:         b.DiscoveryHash(),
-		Token:          b.BootstrapToken,
-		TokenTTL:       c.Kubernetes.TokenTTL.String(),
-		MonitorPort:    MonitorPort,
-		AdvertInterval: seconds(c.VRRP.AdvertInterval),
-		HAProxyArgs:    HAProxyArgs,
-		KeepalivedArgs: KeepalivedArgs,
-	}}
+		Cluster:         c,
+		APIServers:      members(c.APIServers(), c.ReservedControlPlane),
+		SysextImage:     fmt.Sprintf("kubernetes-%s-x86-64.raw", c.Kubernetes.Version),
+		CACert:          b.CAs["ca"].Cert,
+		CAHash:          b.DiscoveryHash(),
+		TokenTTL:        c.Kubernetes.TokenTTL.String(),
+		MonitorPort:     MonitorPort,
+		ManagementGroup: model.ManagementGroup,
+		AdvertInterval:  seconds(c.VRRP.AdvertInterval),
+		HAProxyArgs:     HAProxyArgs,
+		KeepalivedArgs:  KeepalivedArgs,
+	}, bundle: b, balancers: members(c.Balancers(), c.ReservedBalancers())}
 	for _, ca := range secrets.CAs {
 		kp := b.CAs[ca.Name]
 		cv.pki = append(cv.pki, PKIFile{ca.Name + ".crt", "0644", kp.Cert}, PKIFile{ca.Name + ".key", "0600", kp.Key})
 	}
 	cv.pki = append(cv.pki, PKIFile{"sa.key", "0600", b.ServiceAccount.Key}, PKIFile{"sa.pub", "0644", b.ServiceAccount.Pub})
-	cv.controlPlane = &ControlPlane{VRRPPassword: b.VRRPPassword}
+	cv.balancer = &Balancer{VRRPPassword: b.VRRPPassword}
 	return cv
 }
 
-// clusterView is the shared part of every view, plus the secrets only control-plane views get.
+// clusterView is the shared part of every view, plus the secrets that only some roles get.
 type clusterView struct {
 	View
-	pki          []PKIFile
-	controlPlane *ControlPlane
+	bundle    *secrets.Bundle
+	balancers []netip.Addr
+	pki       []PKIFile
+	balancer  *Balancer
 }
 
-func (cv *clusterView) forNode(n model.Node) *View {
+// forNode gives n what its role's row says it receives, and nothing else.
+func (cv *clusterView) forNode(n model.Node) (*View, error) {
 	v := cv.View
-	v.Node = n
-	if n.Role != model.ControlPlane {
-		return &v
+	v.Node, v.Role = n, n.Role.Spec()
+	if v.Role.BootstrapToken {
+		v.Token = cv.bundle.BootstrapToken
 	}
-	for _, p := range v.ControlPlanes {
-		if p.Name != n.Name {
-			v.Peers = append(v.Peers, p)
+	if v.Role.CASet {
+		v.PKI = cv.pki
+	}
+	if n.Role.Balances(cv.Cluster.ExternalLB) {
+		v.Balances, v.Balancer = true, cv.balancer
+		for _, p := range cv.balancers {
+			if p != n.IP {
+				v.Peers = append(v.Peers, p)
+			}
 		}
 	}
-	v.PKI, v.ControlPlane = cv.pki, cv.controlPlane
-	return &v
+	if v.Role.APIServer {
+		slot, at, err := renewSchedule(cv.Cluster.Slots(), n.IP)
+		if err != nil {
+			return nil, err
+		}
+		v.RenewMarginDays, v.RenewSlot, v.RenewTime, v.RenewDelay = RenewMarginDays, slot, at, slot*RenewStaggerSeconds
+	}
+	if v.Role.AdminCredential && cv.Cluster.ManagementCredentials() {
+		kp, err := cv.bundle.NodeCredential(n.Name, model.ManagementGroup)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		v.Credential = &Credential{User: secrets.NodeUser(n.Name), Cert: kp.Cert, Key: kp.Key}
+	}
+	if v.Role.Kubectl {
+		creds, user := kubeconfig.Credentials{Server: cv.Cluster.Endpoint.URL(), CA: []byte(v.CACert)}, "operator"
+		if v.Credential != nil {
+			creds.Cert, creds.Key, user = []byte(v.Credential.Cert), []byte(v.Credential.Key), v.Credential.User
+		}
+		kc, err := kubeconfig.Marshal(cv.Cluster.Name, user, creds)
+		if err != nil {
+			return nil, fmt.Errorf("kubeconfig: %w", err)
+		}
+		v.Kubeconfig = string(kc)
+	}
+	return &v, nil
+}
+
+// members lists the addresses of nodes and the reserved addresses, which stand for the nodes
+// that will be added there, in address order.
+func members(nodes []model.Node, reserved []netip.Addr) []netip.Addr {
+	out := slices.Clone(reserved)
+	for _, n := range nodes {
+		out = append(out, n.IP)
+	}
+	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
+	return slices.Compact(out)
 }
 
 // seconds writes a duration as keepalived's decimal seconds ("0.3", "1").

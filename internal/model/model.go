@@ -6,24 +6,6 @@ import (
 	"time"
 )
 
-// Role is what a node does in the cluster.
-type Role string
-
-const (
-	ControlPlane Role = "control-plane"
-	Worker       Role = "worker"
-)
-
-// Roles is every role, the one list that says which exist.
-var Roles = []Role{ControlPlane, Worker}
-
-// Valid reports whether r is one of Roles.
-func (r Role) Valid() bool { return slices.Contains(Roles, r) }
-
-// HoldsCAKeys reports whether a node of role r receives the cluster's CA keys, so that its config
-// must be guarded (served only by MAC, once). A role this build does not know counts as holding them.
-func (r Role) HoldsCAKeys() bool { return r != Worker }
-
 // KeyAlgorithm names a kubeadm encryptionAlgorithm.
 type KeyAlgorithm string
 
@@ -50,6 +32,8 @@ const (
 type Cluster struct {
 	Name    string
 	Profile string // OS profile, e.g. "flatcar"
+	// Initialized: the cluster exists, so no node has the init phase.
+	Initialized bool
 
 	Kubernetes Kubernetes
 	Endpoint   Endpoint
@@ -61,7 +45,27 @@ type Cluster struct {
 	PXE        PXE
 	Snippets   []Snippet
 	Nodes      []Node
+	// ReservedControlPlane and ReservedLoadBalancers are addresses of nodes to be added later:
+	// every HAProxy already lists the control-plane ones as backends and every VIP holder the
+	// future VIP holders' as VRRP peers (one that is not there yet is harmless), so a node booted
+	// there later joins without splitting the VIP and without a running node's config changing.
+	ReservedControlPlane  []netip.Addr
+	ReservedLoadBalancers []netip.Addr // external balancing only
+	// ExternalLB: the cluster has load-balancer nodes; they, not the control plane, hold the VIP
+	// and run HAProxy.
+	ExternalLB bool
+	Management ManagementSettings
 }
+
+// ManagementSettings configures management nodes.
+type ManagementSettings struct {
+	// AdminCredential gives each management node a client certificate of its own (group
+	// ManagementGroup, bound to cluster-admin at init), never the operator's admin key.
+	AdminCredential bool
+}
+
+// ManagementGroup is the group of management nodes' client certificates.
+const ManagementGroup = "ignigen:management"
 
 // VM is how a node runs as a libvirt/QEMU virtual machine.
 type VM struct {
@@ -95,7 +99,7 @@ type Kubernetes struct {
 // Endpoint is the API address clients use: the VIP and HAProxy's port, and where kube-apiserver binds.
 type Endpoint struct {
 	VIP      netip.Addr
-	Port     int // HAProxy frontend on every control-plane node
+	Port     int // HAProxy frontend on every balancing node
 	BindPort int // kube-apiserver on every control-plane node
 }
 
@@ -126,6 +130,7 @@ type Images struct {
 	Keepalived string
 	HAProxy    string
 	CiliumCLI  string
+	Helm       string // run by management nodes' helm wrapper
 }
 
 // Sysext locates the Flatcar sysext-bakery Kubernetes image.
@@ -141,16 +146,60 @@ type Node struct {
 	IP   netip.Addr
 	MAC  string // lower-case colon form, empty if unknown
 	Init bool   // runs kubeadm init
-	// Priority is keepalived's base priority (control-plane nodes only).
+	// Priority is keepalived's base priority (balancing nodes only).
 	Priority int
 	VM       VM // the top-level vm section with this node's overrides
 }
 
-// ControlPlanes returns the control-plane nodes in file order.
-func (c *Cluster) ControlPlanes() []Node {
+// APIServers returns the nodes that run kube-apiserver and etcd, in file order: HAProxy's backends.
+func (c *Cluster) APIServers() []Node {
+	return c.nodesWhere(func(n Node) bool { return n.Role.Spec().APIServer })
+}
+
+// Balancers returns the nodes that hold the VIP and run HAProxy, in file order: the VRRP peers.
+func (c *Cluster) Balancers() []Node {
+	return c.nodesWhere(func(n Node) bool { return n.Role.Balances(c.ExternalLB) })
+}
+
+// ReservedBalancers are the reserved addresses of future VIP holders: control-plane slots when
+// the control plane balances (stacked), load-balancer slots when load-balancer nodes do.
+func (c *Cluster) ReservedBalancers() []netip.Addr {
+	if c.ExternalLB {
+		return c.ReservedLoadBalancers
+	}
+	return c.ReservedControlPlane
+}
+
+// ManagementCredentials reports whether management nodes get client certificates of their own.
+func (c *Cluster) ManagementCredentials() bool {
+	return c.Management.AdminCredential && len(c.NodesOf(Management)) > 0
+}
+
+// Slots are the addresses of the VIP group and the API servers, present and reserved, in
+// address order: keepalived priorities are ranked over them, so they do not move when a node is
+// added at a reserved address or listed in another order.
+func (c *Cluster) Slots() []netip.Addr {
+	var out []netip.Addr
+	for _, n := range c.Nodes {
+		if n.Role.Balances(c.ExternalLB) || n.Role.Spec().APIServer {
+			out = append(out, n.IP)
+		}
+	}
+	out = append(out, c.ReservedControlPlane...)
+	out = append(out, c.ReservedLoadBalancers...)
+	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
+	return slices.Compact(out)
+}
+
+// NodesOf returns the nodes of role r, in file order.
+func (c *Cluster) NodesOf(r Role) []Node {
+	return c.nodesWhere(func(n Node) bool { return n.Role == r })
+}
+
+func (c *Cluster) nodesWhere(keep func(Node) bool) []Node {
 	var out []Node
 	for _, n := range c.Nodes {
-		if n.Role == ControlPlane {
+		if keep(n) {
 			out = append(out, n)
 		}
 	}
@@ -164,17 +213,21 @@ const (
 	PhaseInit             Phase = "init"
 	PhaseJoinControlPlane Phase = "join-control-plane"
 	PhaseJoinWorker       Phase = "join-worker"
+	PhaseNone             Phase = "none" // not a Kubernetes member: nothing to join
 )
 
-// Phase returns how n enters the cluster.
+// Phase returns how n enters the cluster, read from its role's spec.
 func (n Node) Phase() Phase {
+	s := n.Role.Spec()
 	switch {
 	case n.Init:
 		return PhaseInit
-	case n.Role == ControlPlane:
+	case s.APIServer:
 		return PhaseJoinControlPlane
-	default:
+	case s.Kubernetes:
 		return PhaseJoinWorker
+	default:
+		return PhaseNone
 	}
 }
 

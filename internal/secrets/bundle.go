@@ -58,7 +58,10 @@ type Bundle struct {
 	ServiceAccount ServiceAccount     `yaml:"serviceAccount"`
 	Admin          KeyPair            `yaml:"admin"`
 	BootstrapToken string             `yaml:"bootstrapToken"`
-	VRRPPassword   string             `yaml:"vrrpPassword"`
+	// BootstrapTokenExpires is when a token from `ignigen token create` expires; absent for the
+	// bundle's first token, which kubeadm init registers with the topology's TTL.
+	BootstrapTokenExpires *time.Time `yaml:"bootstrapTokenExpires,omitempty"`
+	VRRPPassword          string     `yaml:"vrrpPassword"`
 }
 
 // New creates every secret of a cluster. now is injected so tests control validity periods.
@@ -100,14 +103,9 @@ func New(alg model.KeyAlgorithm, now time.Time) (*Bundle, error) {
 		return nil, err
 	}
 
-	if b.BootstrapToken, err = randomString(rand.Reader, 6); err != nil {
+	if b.BootstrapToken, err = newToken(); err != nil {
 		return nil, err
 	}
-	secret, err := randomString(rand.Reader, 16)
-	if err != nil {
-		return nil, err
-	}
-	b.BootstrapToken += "." + secret
 	if b.VRRPPassword, err = randomString(rand.Reader, vrrpPasswordLen); err != nil {
 		return nil, err
 	}

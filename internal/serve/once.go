@@ -12,7 +12,7 @@ import (
 )
 
 // holdsCAKeys says whether n's config holds CA keys: the model's role answers.
-func holdsCAKeys(n *node) bool { return model.Role(n.Role).HoldsCAKeys() }
+func holdsCAKeys(n *node) bool { return model.Role(n.Role).Guarded() }
 
 // deliverOnce claims n's config of build sn for this request, or writes the refusal itself. A
 // claim is on disk before the first byte leaves, so a crash after sending cannot forget it.
@@ -85,7 +85,7 @@ func (s *Server) deliveryStatus(sn *snapshot) string {
 	}
 	var got, waiting []string
 	for _, ns := range sn.m.Nodes {
-		if !model.Role(ns.Role).HoldsCAKeys() {
+		if !model.Role(ns.Role).Guarded() {
 			continue
 		}
 		if p, ok := d[ns.Name]; ok {

@@ -16,7 +16,7 @@ import (
 // check that every command a unit names exists on the target. A unit naming anything else fails.
 var FlatcarExecutables = []string{
 	"/usr/bin/bash", "/usr/bin/sh", "/usr/bin/curl", "/usr/bin/mkdir", "/usr/bin/touch",
-	"/usr/bin/rm", "/usr/bin/true", "/usr/bin/systemctl",
+	"/usr/bin/rm", "/usr/bin/true", "/usr/bin/systemctl", "/usr/bin/sleep",
 	"/usr/bin/containerd",                                      // base image
 	"/usr/bin/podman",                                          // podman sysext
 	"/usr/bin/kubeadm", "/usr/bin/kubelet", "/usr/bin/kubectl", // Kubernetes sysext

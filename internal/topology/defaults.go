@@ -14,17 +14,20 @@ const (
 	DefaultCiliumVersion     = "1.18.3"
 	DefaultKeyAlgorithm      = "ECDSA-P256"
 	// A week, not kubeadm's 24 h: nodes that boot days after the first one must still join.
-	DefaultTokenTTL       = "168h"
-	DefaultPort           = 6443
-	DefaultBindPort       = 6444
-	DefaultVRRPVersion    = 3
-	DefaultAdvertInterval = "300ms" // VRRP version 3
+	DefaultTokenTTL = "168h"
+	DefaultPort     = 6443
+	DefaultBindPort = 6444 // stacked: HAProxy holds 6443 on the same nodes
+	// With load-balancer nodes the API servers keep kubeadm's own port.
+	DefaultExternalBindPort = 6443
+	DefaultVRRPVersion      = 3
+	DefaultAdvertInterval   = "300ms" // VRRP version 3
 	// VRRPv2 counts adverts in whole seconds; 1s is keepalived's own default.
 	DefaultAdvertIntervalV2 = "1s"
 	DefaultInterface        = "eth0"
 	DefaultKeepalived       = "docker.io/osixia/keepalived:2.0.20"
 	DefaultHAProxy          = "docker.io/library/haproxy:3.0.10-alpine"
 	DefaultCiliumCLI        = "quay.io/cilium/cilium-cli:v0.18.7"
+	DefaultHelm             = "docker.io/alpine/helm:3.19.0"
 	DefaultSysextBaseURL    = "https://extensions.flatcar.org/extensions"
 	// libvirt/QEMU VMs (vm section): kubeadm's preflight wants 2 CPUs and 1700 MB on control planes.
 	DefaultVMMemoryMiB = 4096

@@ -66,7 +66,7 @@ func (v *validator) vms(f *File, c *model.Cluster) {
 		p := fmt.Sprintf("nodes.%d.vm", i)
 		n := &c.Nodes[i]
 		n.VM = v.vm(p, &f.Nodes[i].VM, base)
-		if n.Role != model.ControlPlane {
+		if !n.Role.Spec().APIServer {
 			continue
 		}
 		// kubeadm's preflight fails on fewer than 2 CPUs or about 1700 MB on a control plane.

@@ -20,7 +20,8 @@ var fieldDocs = map[string]fieldDoc{
 	"File.Kind":         {Desc: "Kind of file.", Required: true, Enum: []any{Kind}},
 	"File.Cluster":      {Desc: "The cluster's name and OS profile.", Required: true},
 	"File.Kubernetes":   {Desc: "Kubernetes release, networks, CNI and key algorithm.", NoDefault: "each field has its own default"},
-	"File.ControlPlane": {Desc: "The API endpoint: a virtual IP that keepalived floats between the control-plane nodes, HAProxy in front of kube-apiserver.", Required: true},
+	"File.ControlPlane": {Desc: "The API endpoint: a virtual IP that keepalived floats between the control-plane nodes (or the load-balancer nodes), HAProxy in front of kube-apiserver.", Required: true},
+	"File.Management":   {Desc: "Settings of the management nodes (role management).", NoDefault: "each field has its own default"},
 	"File.Network":      {Desc: "The node network.", Required: true},
 	"File.SSH":          {Desc: "Logins for user core on every node.", NoDefault: "no keys: nobody can log in (a warning)"},
 	"File.Images":       {Desc: "Container images run on the nodes, each pinned to a tag or digest (never latest, never without a tag).", NoDefault: "each field has its own default"},
@@ -31,6 +32,7 @@ var fieldDocs = map[string]fieldDoc{
 	"File.Nodes":        {Desc: "The machines. The first control-plane node runs kubeadm init unless one says init: true.", Required: true},
 
 	"ClusterSpec.Name":    {Desc: "RFC 1123 label; kubeadm's clusterName; seeds the VRRP router ID.", Required: true},
+	"ClusterSpec.Initialized": {Desc: "true once the cluster exists: no node runs kubeadm init, every control-plane node joins (rebuilds after the first boot, so a re-provisioned node can never start a second cluster).", Default: false},
 	"ClusterSpec.Profile": {Desc: "OS profile (the layer set under profiles/).", Default: DefaultProfile, Enum: []any{DefaultProfile}},
 
 	"KubernetesSpec.Version":       {Desc: "Kubernetes release as v1.MINOR.PATCH, v1.31 or later (kubeadm v1beta4).", Default: DefaultKubernetesVersion},
@@ -42,10 +44,13 @@ var fieldDocs = map[string]fieldDoc{
 	"KubernetesSpec.KeyAlgorithm":  {Desc: "Algorithm of every key of the cluster, and kubeadm's encryptionAlgorithm.", Default: DefaultKeyAlgorithm, Enum: enumOf(model.KeyAlgorithms)},
 	"KubernetesSpec.TokenTTL":      {Desc: "Bootstrap token lifetime from kubeadm init, as a Go duration; 0s never expires (a warning).", Default: DefaultTokenTTL},
 
-	"ControlPlaneSpec.VIP":      {Desc: "API virtual IP: inside network.cidr, not a node's address, the gateway, the network or broadcast address.", Required: true},
-	"ControlPlaneSpec.Port":     {Desc: "HAProxy's frontend port on the VIP: what clients use.", Default: DefaultPort},
-	"ControlPlaneSpec.BindPort": {Desc: "kube-apiserver's port on every control-plane node; must differ from port.", Default: DefaultBindPort},
-	"ControlPlaneSpec.VRRP":     {Desc: "keepalived's VRRP settings.", NoDefault: "each field has its own default"},
+	"ControlPlaneSpec.VIP":                     {Desc: "API virtual IP: inside network.cidr, not a node's address, the gateway, the network or broadcast address.", Required: true},
+	"ControlPlaneSpec.LoadBalancer":            {Desc: "stacked: the control-plane nodes hold the VIP and run HAProxy; external: the load-balancer nodes do. Must agree with the nodes.", NoDefault: "external if any node has role load-balancer, else stacked", Enum: []any{Stacked, External}},
+	"ControlPlaneSpec.ReservedIPs":             {Desc: "Free addresses for control-plane nodes you will add later: every HAProxy lists them as backends (and, stacked, every VIP holder as VRRP peers) from the first boot, so a node added there joins without splitting the VIP or changing a running node's config. Reserve them in the first build: running nodes never learn new addresses.", Default: []any{}},
+	"ControlPlaneSpec.ReservedLoadBalancerIPs": {Desc: "With `loadBalancer: external`: free addresses for load-balancer nodes you will add later; every VIP holder lists them as VRRP peers from the first boot.", Default: []any{}},
+	"ControlPlaneSpec.Port":                    {Desc: "HAProxy's frontend port on the VIP: what clients use.", Default: DefaultPort},
+	"ControlPlaneSpec.BindPort":                {Desc: "kube-apiserver's port on every control-plane node; stacked, it must differ from port.", NoDefault: "6444 stacked (HAProxy holds 6443 on the same nodes), 6443 external"},
+	"ControlPlaneSpec.VRRP":                    {Desc: "keepalived's VRRP settings.", NoDefault: "each field has its own default"},
 
 	"VRRPSpec.Version":        {Desc: "3: centisecond adverts, no authentication; 2: whole-second adverts, PASS authentication with the bundle's VRRP password.", Default: 3, Enum: []any{2, 3}},
 	"VRRPSpec.RouterID":       {Desc: "VRRP router ID, 1-255; must be unique on the network segment.", NoDefault: "derived from cluster.name"},
@@ -62,6 +67,9 @@ var fieldDocs = map[string]fieldDoc{
 	"ImagesSpec.Keepalived": {Desc: "keepalived image, which floats the VIP.", Default: DefaultKeepalived},
 	"ImagesSpec.HAProxy":    {Desc: "HAProxy image, which balances the API over the control-plane nodes.", Default: DefaultHAProxy},
 	"ImagesSpec.CiliumCLI":  {Desc: "cilium-cli image; runs `cilium install` on the init node.", Default: DefaultCiliumCLI},
+	"ImagesSpec.Helm":       {Desc: "helm image, run by the helm wrapper (/opt/bin/helm) on management nodes.", Default: DefaultHelm},
+
+	"ManagementSpec.AdminCredential": {Desc: "true: each management node gets a cluster-admin client certificate of its own (group ignigen:management, revocable by deleting the ClusterRoleBinding ignigen-management); false: its kubeconfig has no credential.", Default: false},
 
 	"SysextSpec.BaseURL": {Desc: "http(s) URL of the directory holding kubernetes-vX.Y.Z-x86-64.raw; mirror it for air-gapped sites.", Default: DefaultSysextBaseURL},
 	"SysextSpec.SHA256":  {Desc: "SHA-256 of the image (64 hex digits): Ignition refuses a download that does not match.", NoDefault: "none: the download is trusted by TLS only"},

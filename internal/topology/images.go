@@ -15,7 +15,7 @@ var (
 // digest, never latest.
 func (v *validator) image(path, ref string) string {
 	name, tag, digest := splitImage(ref)
-	example := map[string]string{"images.keepalived": DefaultKeepalived, "images.haproxy": DefaultHAProxy, "images.ciliumCLI": DefaultCiliumCLI}[path]
+	example := map[string]string{"images.keepalived": DefaultKeepalived, "images.haproxy": DefaultHAProxy, "images.ciliumCLI": DefaultCiliumCLI, "images.helm": DefaultHelm}[path]
 	hint := "pin an exact tag, e.g. " + example
 	switch {
 	case !imageRepositoryOK(name):

@@ -71,3 +71,13 @@ func (ix *index) pos(path string) report.Pos {
 
 // has reports whether path is written in the file.
 func (ix *index) has(path string) bool { _, ok := ix.values[path]; return ok }
+
+// Locator returns where each field path of the topology text is (as diagnostics report it), for
+// checks that run after Parse, such as a rebuild's comparison with the running cluster.
+func Locator(data []byte) func(path string) report.Pos {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil || len(root.Content) == 0 {
+		return func(string) report.Pos { return report.Pos{Line: 1, Col: 1} }
+	}
+	return newIndex(root.Content[0]).pos
+}

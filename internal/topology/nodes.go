@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/ignigen/ignigen/internal/model"
 )
@@ -38,9 +39,9 @@ func (v *validator) nodes(specs []NodeSpec, c *model.Cluster) []model.Node {
 		case r.Valid():
 			n.Role = r
 		case r == "":
-			v.errorf(p+".role", "set `role: control-plane` or `role: worker`", "node %q has no role", s.Name)
+			v.errorf(p+".role", "set `role:` to "+roleList(), "node %q has no role", s.Name)
 		default:
-			v.errorf(p+".role", "use control-plane or worker", "unknown role %q", s.Role)
+			v.errorf(p+".role", "use "+roleList(), "unknown role %q", s.Role)
 		}
 		if s.IP == "" {
 			v.errorf(p+".ip", "give the node its address in network.cidr, e.g. `ip: 192.168.122.31`", "node %q has no IP", s.Name)
@@ -54,7 +55,7 @@ func (v *validator) nodes(specs []NodeSpec, c *model.Cluster) []model.Node {
 			}
 			ips[n.IP] = p
 			if n.IP == c.Endpoint.VIP {
-				v.errorf("controlPlane.vip", "the VIP floats between control-plane nodes: pick an address no node has", "VIP %s is also the IP of node %q", n.IP, s.Name)
+				v.errorf("controlPlane.vip", "the VIP floats between the nodes that balance the API: pick an address no node has", "VIP %s is also the IP of node %q", n.IP, s.Name)
 			}
 			if n.IP == c.Network.Gateway {
 				v.errorf(p+".ip", "pick an address other than the gateway's", "node %q has the gateway's address %s", s.Name, n.IP)
@@ -76,15 +77,26 @@ func (v *validator) nodes(specs []NodeSpec, c *model.Cluster) []model.Node {
 			}
 		}
 		if s.Init != nil && *s.Init {
-			if n.Role == model.Worker {
-				v.errorf(p+".init", "mark a control-plane node with `init: true`, or remove it", "worker %q cannot initialise the cluster", s.Name)
-			} else {
+			switch spec := n.Role.Spec(); {
+			case spec.APIServer:
 				marked = append(marked, i)
+			case n.Role.Valid():
+				v.errorf(p+".init", "mark a node of role "+strings.Join(roleNames(initRoles()), " or ")+" with `init: true`, or remove it", "%s %q cannot initialise the cluster: it runs no API server", n.Role, s.Name)
 			}
 		}
 		nodes = append(nodes, n)
 	}
-	v.chooseInit(nodes, marked)
-	assignPriorities(nodes)
+	v.chooseInit(nodes, marked, c.Initialized)
 	return nodes
+}
+
+// roleList is every role, for messages: "control-plane, worker, load-balancer or management".
+func roleList() string {
+	names := roleNames(model.Roles)
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// initRoles are the roles that may run kubeadm init: those with an API server.
+func initRoles() []model.Role {
+	return model.RolesWhere(func(s model.RoleSpec) bool { return s.APIServer })
 }

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ func TestExampleIsValid(t *testing.T) {
 	c, r, err := Parse("example.yaml", Example)
 	require.NoError(t, err, r.String())
 	assert.Empty(t, r.Entries, r.String())
-	assert.Len(t, c.ControlPlanes(), 3)
+	assert.Len(t, c.APIServers(), 3)
 	assert.Equal(t, []string{"node1-cp"}, initNodes(c))
 	assert.Equal(t, model.PhaseJoinControlPlane, c.Nodes[1].Phase())
 	assert.Equal(t, model.PhaseJoinWorker, c.Nodes[4].Phase())
@@ -86,33 +87,64 @@ nodes:
 	c, r, err := Parse("t.yaml", src)
 	require.NoError(t, err, r.String())
 	assert.Equal(t, []string{"b"}, initNodes(c))
-	assert.Equal(t, 200, c.Nodes[1].Priority)
-	assert.Equal(t, 150, c.Nodes[0].Priority)
-	assert.Equal(t, 50, c.Nodes[2].Priority)
+	// Priorities follow addresses, not the init mark or file order.
+	assert.Equal(t, []int{200, 150, 50}, []int{c.Nodes[0].Priority, c.Nodes[1].Priority, c.Nodes[2].Priority})
+}
+
+// TestInitializedClusterHasNoInitNode: with cluster.initialized every control-plane node joins.
+func TestInitializedClusterHasNoInitNode(t *testing.T) {
+	src := []byte(`apiVersion: ignigen.io/v1alpha1
+kind: Topology
+cluster: {name: tiny, initialized: true}
+controlPlane: {vip: 10.0.0.10}
+network: {cidr: 10.0.0.0/24, gateway: 10.0.0.1, dns: [10.0.0.1]}
+ssh: {authorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINgSYnmsur6ApeOWg47YLJciko/wUJqooIMvu0oXt6ea me"]}
+nodes:
+  - {name: a, role: control-plane, ip: 10.0.0.11}
+  - {name: b, role: control-plane, ip: 10.0.0.12}
+  - {name: w, role: worker, ip: 10.0.0.21}
+`)
+	c, r, err := Parse("t.yaml", src)
+	require.NoError(t, err, r.String())
+	assert.Empty(t, initNodes(c))
+	assert.Equal(t, []model.Phase{model.PhaseJoinControlPlane, model.PhaseJoinControlPlane, model.PhaseJoinWorker},
+		[]model.Phase{c.Nodes[0].Phase(), c.Nodes[1].Phase(), c.Nodes[2].Phase()})
 }
 
 func TestPrioritiesSpread(t *testing.T) {
+	ip := func(last int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, 0, byte(last)}) }
 	for _, tc := range []struct {
-		cps  int
-		want []int
+		name     string
+		ips      []int // control-plane nodes, in file order
+		reserved []int
+		want     []int
 	}{
-		{1, []int{200}},
-		{2, []int{200, 150}},
-		{3, []int{200, 150, 50}},
-		{5, []int{200, 150, 117, 84, 51}},
+		{"one", []int{11}, nil, []int{200}},
+		{"two", []int{11, 12}, nil, []int{200, 150}},
+		{"three", []int{11, 12, 13}, nil, []int{200, 150, 50}},
+		{"five", []int{11, 12, 13, 14, 15}, nil, []int{200, 150, 117, 84, 51}},
+		{"file order does not matter", []int{13, 11, 12}, nil, []int{50, 200, 150}},
+		// A node added at a reserved address leaves every running node's priority as it was.
+		{"three and two reserved", []int{11, 12, 13}, []int{14, 15}, []int{200, 150, 117}},
+		{"the fourth joined at a reserved address", []int{11, 12, 13, 14}, []int{15}, []int{200, 150, 117, 84}},
 	} {
-		nodes := make([]model.Node, tc.cps+1)
-		for i := range tc.cps {
-			nodes[i] = model.Node{Role: model.ControlPlane, Init: i == 0}
-		}
-		nodes[tc.cps] = model.Node{Role: model.Worker}
-		assignPriorities(nodes)
-		var got []int
-		for _, n := range nodes[:tc.cps] {
-			got = append(got, n.Priority)
-		}
-		assert.Equal(t, tc.want, got, "%d control-plane nodes", tc.cps)
-		assert.Zero(t, nodes[tc.cps].Priority)
+		t.Run(tc.name, func(t *testing.T) {
+			c := &model.Cluster{}
+			for _, a := range tc.ips {
+				c.Nodes = append(c.Nodes, model.Node{Role: model.ControlPlane, IP: ip(a)})
+			}
+			c.Nodes = append(c.Nodes, model.Node{Role: model.Worker, IP: ip(99)})
+			for _, a := range tc.reserved {
+				c.ReservedControlPlane = append(c.ReservedControlPlane, ip(a))
+			}
+			assignPriorities(c)
+			var got []int
+			for _, n := range c.Nodes[:len(tc.ips)] {
+				got = append(got, n.Priority)
+			}
+			assert.Equal(t, tc.want, got)
+			assert.Zero(t, c.Nodes[len(tc.ips)].Priority, "a worker has no priority")
+		})
 	}
 }
 

@@ -119,25 +119,28 @@ func TestSchemaAcceptsGoodTopologies(t *testing.T) {
 // the schema; "semantic" (a value of the right type the parser refuses, e.g. an overlap) and
 // "syntax" (not YAML at all) are the parser's alone, and the schema accepts the first.
 var schemaVerdicts = map[string]string{
-	"duplicate-key":          "semantic", // YAML servers and the parser flag it; JSON has no duplicate keys
-	"many-errors":            "semantic",
-	"missing-fields":         "missing",
-	"missing-role-and-ip":    "missing",
-	"empty-nodes":            "missing",
-	"empty-file":             "missing",
-	"fractional-port":        "shape",
-	"not-a-mapping":          "shape",
-	"scalar-for-list":        "shape",
-	"type-error":             "shape",
-	"unknown-cni":            "shape",
-	"unknown-field":          "shape",
-	"unknown-key-algorithm":  "shape",
-	"unknown-role":           "shape",
-	"wrong-api-version-kind": "shape",
-	"yaml-bad-indent":        "syntax",
-	"yaml-tab":               "syntax",
-	"yaml-unclosed-bracket":  "syntax",
-	"yaml-unclosed-quote":    "syntax",
+	"duplicate-key":             "semantic", // YAML servers and the parser flag it; JSON has no duplicate keys
+	"many-errors":               "semantic",
+	"missing-fields":            "missing",
+	"missing-role-and-ip":       "missing",
+	"empty-nodes":               "missing",
+	"empty-file":                "missing",
+	"fractional-port":           "shape",
+	"not-a-mapping":             "shape",
+	"scalar-for-list":           "shape",
+	"type-error":                "shape",
+	"unknown-cni":               "shape",
+	"unknown-field":             "shape",
+	"unknown-key-algorithm":     "shape",
+	"unknown-role":              "shape",
+	"wrong-api-version-kind":    "shape",
+	"admin-credential-not-bool": "shape",
+	"snippet-unknown-role":      "shape",
+	"unknown-lb-mode":           "shape",
+	"yaml-bad-indent":           "syntax",
+	"yaml-tab":                  "syntax",
+	"yaml-unclosed-bracket":     "syntax",
+	"yaml-unclosed-quote":       "syntax",
 }
 
 func TestSchemaRejectsShapeErrors(t *testing.T) {
@@ -169,8 +172,9 @@ func TestSchemaRejectsShapeErrors(t *testing.T) {
 }
 
 // The schema is stricter than the parser in one deliberate way: the parser reads any scalar into
-// a string field and YAML 1.1 spellings into a boolean one; the schema asks for the real types
-// so that an editor flags `ciliumVersion: 1.18` or `preempt: yes`. Both reject real shape errors.
+// a string field; the schema asks for the real type so that an editor flags `ciliumVersion: 1.18`.
+// Booleans are true or false for both (YAML 1.1's yes/no/on/off are refused). Both reject real
+// shape errors.
 func TestSchemaAndParserOnScalars(t *testing.T) {
 	s := compileSchema(t)
 	for _, tc := range []struct {
@@ -184,7 +188,8 @@ func TestSchemaAndParserOnScalars(t *testing.T) {
 		{"  port: 6443.5", false, false}, // yaml.v3 would truncate it to 6443: the parser refuses a fraction
 		{"  port: [6443]", false, false},
 		{"  vrrp: {preempt: true}", true, true},
-		{"  vrrp: {preempt: yes}", true, false},
+		{"  vrrp: {preempt: yes}", false, false}, // yaml.v3 would read it (YAML 1.1) as true
+		{"  vrrp: {preempt: \"yes\"}", false, false},
 		{"  vrrp: {preempt: \"true\"}", false, false},
 		{"  vrrp: {version: 4}", false, false},
 		{"  vrrp: {advertInterval: 1}", false, false}, // parser: "1" is not a duration

@@ -105,9 +105,13 @@ func checkShape(r *report.Report, n *yaml.Node, t reflect.Type, path string) {
 }
 
 // scalarFits reports whether the scalar n decodes into a t. yaml.v3 truncates a float such as
-// 6443.9 into an integer field without complaint, so an integer field takes only integers.
+// 6443.9 into an integer field without complaint, and reads "yes", "on" and even the quoted
+// string "yes" as true, so an integer field takes only integers and a boolean only true or false.
 func scalarFits(n *yaml.Node, t reflect.Type) bool {
 	if isInteger(t.Kind()) && n.ShortTag() == "!!float" {
+		return false
+	}
+	if t.Kind() == reflect.Bool && n.ShortTag() != "!!bool" {
 		return false
 	}
 	return n.Decode(reflect.New(t).Interface()) == nil

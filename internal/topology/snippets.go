@@ -32,7 +32,7 @@ func (v *validator) snippets(specs []SnippetSpec, c *model.Cluster) []model.Snip
 			if model.Role(r).Valid() {
 				sn.Roles = append(sn.Roles, model.Role(r))
 			} else {
-				v.errorf(fmt.Sprintf("%s.roles.%d", p, j), "use control-plane or worker, or omit roles for every node", "unknown role %q", r)
+				v.errorf(fmt.Sprintf("%s.roles.%d", p, j), "use "+roleList()+", or omit roles for every node", "unknown role %q", r)
 			}
 		}
 		for j, n := range s.Nodes {

@@ -20,13 +20,15 @@ type File struct {
 	Sysext       SysextSpec       `yaml:"sysext"`
 	VM           VMSpec           `yaml:"vm"`
 	PXE          PXESpec          `yaml:"pxe"`
+	Management   ManagementSpec   `yaml:"management"`
 	Snippets     []SnippetSpec    `yaml:"snippets"`
 	Nodes        []NodeSpec       `yaml:"nodes"`
 }
 
 type ClusterSpec struct {
-	Name    string `yaml:"name"`
-	Profile string `yaml:"profile"`
+	Name        string `yaml:"name"`
+	Profile     string `yaml:"profile"`
+	Initialized *bool  `yaml:"initialized"`
 }
 
 type KubernetesSpec struct {
@@ -41,10 +43,14 @@ type KubernetesSpec struct {
 }
 
 type ControlPlaneSpec struct {
-	VIP      string   `yaml:"vip"`
-	Port     *int     `yaml:"port"`
-	BindPort *int     `yaml:"bindPort"`
-	VRRP     VRRPSpec `yaml:"vrrp"`
+	VIP          string   `yaml:"vip"`
+	LoadBalancer string   `yaml:"loadBalancer"`
+	ReservedIPs  []string `yaml:"reservedIPs"`
+	// ReservedLoadBalancerIPs are future load-balancer nodes' addresses (external balancing).
+	ReservedLoadBalancerIPs []string `yaml:"reservedLoadBalancerIPs"`
+	Port                    *int     `yaml:"port"`
+	BindPort                *int     `yaml:"bindPort"`
+	VRRP                    VRRPSpec `yaml:"vrrp"`
 }
 
 type VRRPSpec struct {
@@ -69,6 +75,12 @@ type ImagesSpec struct {
 	Keepalived string `yaml:"keepalived"`
 	HAProxy    string `yaml:"haproxy"`
 	CiliumCLI  string `yaml:"ciliumCLI"`
+	Helm       string `yaml:"helm"`
+}
+
+// ManagementSpec configures the management nodes.
+type ManagementSpec struct {
+	AdminCredential *bool `yaml:"adminCredential"`
 }
 
 type SysextSpec struct {

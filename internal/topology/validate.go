@@ -62,6 +62,7 @@ func (v *validator) cluster(f *File) *model.Cluster {
 	} else if !dnsLabelRE.MatchString(c.Name) {
 		v.errorf("cluster.name", "use lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit", "cluster name %q is not an RFC 1123 label", c.Name)
 	}
+	c.Initialized = f.Cluster.Initialized != nil && *f.Cluster.Initialized
 	c.Profile = orDefault(f.Cluster.Profile, DefaultProfile)
 	if c.Profile != "flatcar" {
 		v.errorf("cluster.profile", "use `profile: flatcar` (the only OS profile so far)", "unknown OS profile %q", c.Profile)
@@ -69,12 +70,14 @@ func (v *validator) cluster(f *File) *model.Cluster {
 
 	c.Kubernetes = v.kubernetes(&f.Kubernetes)
 	c.Network = v.network(&f.Network)
+	c.ExternalLB = v.loadBalancing(f)
 	c.Endpoint, c.VRRP = v.controlPlane(&f.ControlPlane, c)
 	c.SSHKeys = v.sshKeys(f.SSH.AuthorizedKeys)
 	c.Images = model.Images{
 		Keepalived: v.image("images.keepalived", orDefault(f.Images.Keepalived, DefaultKeepalived)),
 		HAProxy:    v.image("images.haproxy", orDefault(f.Images.HAProxy, DefaultHAProxy)),
 		CiliumCLI:  v.image("images.ciliumCLI", orDefault(f.Images.CiliumCLI, DefaultCiliumCLI)),
+		Helm:       v.image("images.helm", orDefault(f.Images.Helm, DefaultHelm)),
 	}
 	c.Sysext.BaseURL = strings.TrimRight(orDefault(f.Sysext.BaseURL, DefaultSysextBaseURL), "/")
 	if u, err := url.Parse(c.Sysext.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -86,6 +89,9 @@ func (v *validator) cluster(f *File) *model.Cluster {
 	}
 	c.PXE = v.pxe(&f.PXE)
 	c.Nodes = v.nodes(f.Nodes, c)
+	c.ReservedControlPlane, c.ReservedLoadBalancers = v.reserved(&f.ControlPlane, c)
+	assignPriorities(c)
+	c.Management = v.management(&f.Management, c)
 	c.Snippets = v.snippets(f.Snippets, c)
 	v.vms(f, c)
 	v.overlaps(c)
@@ -179,6 +185,9 @@ func (v *validator) network(n *NetworkSpec) model.Network {
 
 func (v *validator) controlPlane(cp *ControlPlaneSpec, c *model.Cluster) (model.Endpoint, model.VRRP) {
 	e := model.Endpoint{Port: DefaultPort, BindPort: DefaultBindPort}
+	if c.ExternalLB {
+		e.BindPort = DefaultExternalBindPort
+	}
 	if cp.VIP == "" {
 		v.errorf("controlPlane.vip", "give a free address of the node network for the API virtual IP", "the control-plane VIP is missing")
 	} else {
@@ -196,7 +205,9 @@ func (v *validator) controlPlane(cp *ControlPlaneSpec, c *model.Cluster) (model.
 		e.BindPort = *cp.BindPort
 		v.port("controlPlane.bindPort", e.BindPort)
 	}
-	if e.Port == e.BindPort {
+	// Stacked, HAProxy and kube-apiserver share the control-plane nodes; with load-balancer nodes
+	// they do not, and the API servers may keep the port clients use.
+	if e.Port == e.BindPort && !c.ExternalLB {
 		switch at, other, otherDefaulted := v.conflictAt("controlPlane.port", "controlPlane.bindPort"); {
 		case !otherDefaulted:
 			v.errorf(at, "HAProxy and kube-apiserver run on the same nodes: give them different ports (defaults 6443 and 6444)", "bind port %d equals the load-balancer port", e.BindPort)

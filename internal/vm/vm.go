@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net"
-	"regexp"
 	"strings"
 	"time"
 
@@ -227,11 +226,9 @@ func writeRaw(b *strings.Builder, args, quoted []string) {
 	b.WriteString("\n")
 }
 
-var plainRE = regexp.MustCompile(`^[A-Za-z0-9_./:=,@%+-]+$`)
-
-// sq quotes s for a POSIX shell.
+// sq quotes s for a POSIX shell; words of only A-Z a-z 0-9 and _./:=,@%+- stay bare.
 func sq(s string) string {
-	if plainRE.MatchString(s) {
+	if plain(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
@@ -249,4 +246,16 @@ const (
 func FwCfgReadTime(size int) time.Duration {
 	mib := float64(size) / (1 << 20)
 	return time.Duration(fwCfgSecondsPerMiB2 * mib * mib * float64(time.Second)).Round(time.Millisecond)
+}
+
+// plain reports whether s is non-empty and needs no shell quoting. A byte loop, not a regexp:
+// it runs for every word of every node's scripts.
+func plain(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_./:=,@%+-", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }
