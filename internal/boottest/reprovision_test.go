@@ -51,12 +51,23 @@ func (c *cluster) reprovisionInit(t *testing.T) {
 	linkCopy(t, c.podStore, n.dir+"/containers")
 	logf("%s wiped and re-provisioned from its unchanged config", n.name)
 
+	// A reinstall takes minutes; this one took seconds. kubeadm join refuses a name whose Node is
+	// still Ready, so wait, as a real reinstall does, until the control plane has marked it NotReady.
+	if !waitFor(2*time.Minute, 2*time.Second, func() bool {
+		out, err := c.kubectl("get node " + n.name + ` -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'`)
+		return err == nil && strings.TrimSpace(out) != "True"
+	}) {
+		t.Fatalf("boottest: the wiped %s's Node stayed Ready for 2 min", n.name)
+	}
+	logf("%s's old Node is NotReady", n.name)
 	setPort(t, n, true)
 	on := time.Now()
 	c.powerOnMono[n.name] = monoNow()
 	powerOn(t, n)
 	if !waitFor(5*time.Minute, 2*time.Second, func() bool { return c.readyNodes()[n.name] && c.nodeRebootedReady(n, on) }) {
 		c.dumpFailures(t)
+		j, _ := n.exec("journalctl -b --no-pager -o short-monotonic -u kubeadm-init")
+		t.Logf("--- %s kubeadm-init.service:\n%s", n.name, lastLines(j, 80))
 		t.Fatalf("boottest: re-provisioned %s not Ready within 5 min", n.name)
 	}
 	logf("re-provisioned %s Ready %.1fs after power-on", n.name, time.Since(on).Seconds())
