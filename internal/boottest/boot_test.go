@@ -20,7 +20,8 @@ const (
 
 // TestBoot powers on all five nodes at once and waits, from the client namespace, until every
 // node is Ready; then checks the control plane, etcd, the admin identity and every node's units;
-// then the same cluster loses power on the VIP holder and is power-cycled (powerLoss).
+// then the same cluster loses power on the VIP holder and is power-cycled (powerLoss), and its
+// init node is wiped and re-provisioned from its unchanged config (reprovisionInit).
 func TestBoot(t *testing.T) {
 	c := newCluster(t, nil)
 	powerOnAll(t, c, c.nodes, 0, readyTimeout)
@@ -31,10 +32,7 @@ func TestBoot(t *testing.T) {
 	if !t.Run("power-loss", c.powerLoss) {
 		return
 	}
-	// Opt-in until it passes: its last run failed (README "Boot test", re-provisioning).
-	if os.Getenv("BOOTTEST_REPROVISION") == "1" {
-		t.Run("reprovision-init", c.reprovisionInit)
-	}
+	t.Run("reprovision-init", c.reprovisionInit)
 }
 
 // TestBootOrder: workers and joining control-plane nodes first, the init node 20 s later and
