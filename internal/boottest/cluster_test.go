@@ -35,6 +35,9 @@ type cluster struct {
 	powerOnMono map[string]int64
 	// lower, ctrdStore and podStore are what a node's disk is made from (re-provisioning).
 	lower, ctrdStore, podStore string
+	// writers counts startWriter calls; acked is every write any of them had acknowledged.
+	writers int
+	acked   []string
 }
 
 // dropImage: an image left out of every node's store (a negative control).

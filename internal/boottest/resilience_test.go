@@ -114,22 +114,28 @@ func (c *cluster) vipHolder(t testing.TB) *node {
 	return holder
 }
 
-// writer creates ConfigMaps w-N through the VIP with kubectl in the client namespace, one at a
-// time, logging "ok N UNIXNANO" for each acknowledged one.
+// writer creates ConfigMaps wK-N through the VIP with kubectl in the client namespace, one at a
+// time, logging "ok N UNIXNANO" for each acknowledged one. K numbers the cluster's writers, so a
+// second writer neither inherits the first one's stop file and log nor collides with its names.
 type writer struct {
-	dir string
-	pid string
+	c      *cluster
+	dir    string
+	prefix string
 }
 
 func (c *cluster) startWriter(t testing.TB) *writer {
-	w := &writer{dir: filepath.Join(stateDir, "writer")}
+	c.writers++
+	w := &writer{c: c, prefix: fmt.Sprintf("w%d-", c.writers), dir: filepath.Join(stateDir, fmt.Sprintf("writer-%d", c.writers))}
+	if err := os.RemoveAll(w.dir); err != nil {
+		t.Fatal(err)
+	}
 	os.MkdirAll(w.dir, 0o755)
 	sh(t, `cd %[1]s
 (i=0; while [ ! -e stop ]; do i=$((i+1))
-  if ip netns exec %[2]s %[3]s --kubeconfig %[4]s --request-timeout=3s create configmap w-$i -n default --from-literal=i=$i >/dev/null 2>&1
+  if ip netns exec %[2]s %[3]s --kubeconfig %[4]s --request-timeout=3s create configmap %[5]s$i -n default --from-literal=i=$i >/dev/null 2>&1
   then echo "ok $i $(date +%%s%%N)" >>acks; else echo "fail $i $(date +%%s%%N)" >>acks; sleep 0.1; fi
 done) >/dev/null 2>&1 &
-echo $! > pid`, w.dir, clientNS, c.tools["kubectl"], c.kubeconfig)
+echo $! > pid`, w.dir, clientNS, c.tools["kubectl"], c.kubeconfig, w.prefix)
 	return w
 }
 
@@ -159,8 +165,9 @@ func (w *writer) ackedSince(at time.Time) bool {
 	return false
 }
 
-// stop ends the writer and returns the acknowledged names, the failed count and the longest
-// time between two acknowledgements.
+// stop ends the writer and returns the acknowledged names (also kept in the cluster's list of
+// every acknowledged write), the failed count and the longest time between two acknowledgements.
+// A writer that acknowledged nothing proves nothing: that fails the test.
 func (w *writer) stop(t testing.TB) (acked []string, failed int, gap time.Duration) {
 	os.WriteFile(filepath.Join(w.dir, "stop"), nil, 0o644)
 	waitFor(15*time.Second, 200*time.Millisecond, func() bool {
@@ -175,12 +182,16 @@ func (w *writer) stop(t testing.TB) (acked []string, failed int, gap time.Durati
 			failed++
 			continue
 		}
-		acked = append(acked, "w-"+l[1])
+		acked = append(acked, w.prefix+l[1])
 		if !last.IsZero() && at.Sub(last) > gap {
 			gap = at.Sub(last)
 		}
 		last = at
 	}
+	if len(acked) == 0 {
+		t.Errorf("boottest: writer %s acknowledged no write (%d failed): nothing is proven", w.dir, failed)
+	}
+	w.c.acked = append(w.c.acked, acked...)
 	return acked, failed, gap
 }
 
