@@ -31,9 +31,9 @@ var fieldDocs = map[string]fieldDoc{
 	"File.Snippets":     {Desc: "Your own Butane files, merged as the last layer into the configs of the nodes they select.", NoDefault: "no snippets"},
 	"File.Nodes":        {Desc: "The machines. The first control-plane node runs kubeadm init unless one says init: true.", Required: true},
 
-	"ClusterSpec.Name":    {Desc: "RFC 1123 label; kubeadm's clusterName; seeds the VRRP router ID.", Required: true},
+	"ClusterSpec.Name":        {Desc: "RFC 1123 label; kubeadm's clusterName; seeds the VRRP router ID.", Required: true},
 	"ClusterSpec.Initialized": {Desc: "true once the cluster exists: no node runs kubeadm init, every control-plane node joins (rebuilds after the first boot, so a re-provisioned node can never start a second cluster).", Default: false},
-	"ClusterSpec.Profile": {Desc: "OS profile (the layer set under profiles/).", Default: DefaultProfile, Enum: []any{DefaultProfile}},
+	"ClusterSpec.Profile":     {Desc: "OS profile (the layer set under profiles/).", Default: DefaultProfile, Enum: []any{DefaultProfile}},
 
 	"KubernetesSpec.Version":       {Desc: "Kubernetes release as v1.MINOR.PATCH, v1.31 or later (kubeadm v1beta4).", Default: DefaultKubernetesVersion},
 	"KubernetesSpec.PodCIDR":       {Desc: "Pod network (IPv4 CIDR); must not overlap the service or node network.", Default: DefaultPodCIDR},
