@@ -51,15 +51,11 @@ func (c *cluster) reprovisionInit(t *testing.T) {
 	linkCopy(t, c.podStore, n.dir+"/containers")
 	logf("%s wiped and re-provisioned from its unchanged config", n.name)
 
-	// A reinstall takes minutes; this one took seconds. kubeadm join refuses a name whose Node is
-	// still Ready, so wait, as a real reinstall does, until the control plane has marked it NotReady.
-	if !waitFor(2*time.Minute, 2*time.Second, func() bool {
-		out, err := c.kubectl("get node " + n.name + ` -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'`)
-		return err == nil && strings.TrimSpace(out) != "True"
-	}) {
-		t.Fatalf("boottest: the wiped %s's Node stayed Ready for 2 min", n.name)
+	// A reinstall takes minutes; this one takes seconds, so the old Node is still Ready when the
+	// node boots: init-or-join must wait for NotReady itself (kubeadm join refuses a Ready name).
+	if out, err := c.kubectl("get node " + n.name + ` -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'`); err != nil || strings.TrimSpace(out) != "True" {
+		t.Logf("boottest: %s's old Node is %q before power-on (the stale-Node wait may go unexercised)", n.name, out)
 	}
-	logf("%s's old Node is NotReady", n.name)
 	setPort(t, n, true)
 	on := time.Now()
 	c.powerOnMono[n.name] = monoNow()
@@ -74,7 +70,7 @@ func (c *cluster) reprovisionInit(t *testing.T) {
 	acked, failed, gap := w.stop(t)
 
 	journal, _ := n.exec("journalctl -u kubeadm-init.service --no-pager -o cat")
-	for _, want := range []string{"joining it as a control-plane node instead of kubeadm init", "This node has joined the cluster"} {
+	for _, want := range []string{"joining it as a control-plane node instead of kubeadm init", "still Ready; waiting until the control plane marks it NotReady", "This node has joined the cluster"} {
 		if !strings.Contains(journal, want) {
 			t.Errorf("boottest: %s's kubeadm-init.service journal lacks %q:\n%s", n.name, want, lastLines(journal, 30))
 		}

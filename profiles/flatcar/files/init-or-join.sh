@@ -54,6 +54,24 @@ for peer in "${peers[@]}"; do
   fi
   break
 done
+# kubeadm join refuses, for good, a name whose Node is still Ready ("a Node with name ... and
+# status Ready already exists"): a reinstall faster than the node-monitor grace period (about
+# 50 s) meets it. So wait, bounded, until the control plane has marked the old Node NotReady (or
+# it is gone). The node asks as itself (system:node:NAME, a client certificate from the cluster
+# CA it holds, never written to disk outside $tmp): the Node authorizer lets it read its own Node.
+name={{ .Node.Name }}
+/usr/bin/kubeadm kubeconfig user --config /etc/kubernetes/kubeadm/init.yaml --client-name "system:node:$name" --org system:nodes >"$tmp/node.conf"
+for ((waited = 0; ; waited += 5)); do
+  ready=$(/usr/bin/kubectl --kubeconfig "$tmp/node.conf" --request-timeout=5s get node "$name" --ignore-not-found -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) || ready=unknown
+  [[ $ready == True ]] || break
+  if ((waited >= ${IGNIGEN_STALE_NODE_WAIT:-300})); then
+    echo "init-or-join: the old Node $name is still Ready after ${waited}s; joining anyway (kubeadm will refuse: delete the Node or wait)"
+    break
+  fi
+  ((waited % 30 == 0)) && echo "init-or-join: the old Node $name is still Ready; waiting until the control plane marks it NotReady (${waited}s)"
+  sleep 5
+done
+
 # The cluster has its CNI and RBAC from its first initialisation.
 mkdir -p /var/lib/ignigen
 touch /var/lib/ignigen/cilium-installed /var/lib/ignigen/management-rbac-applied
