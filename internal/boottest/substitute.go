@@ -18,6 +18,8 @@ const (
 	JoinConfigPath = "/etc/kubernetes/kubeadm/join.yaml"
 	CNIConfigPath  = "/etc/cni/net.d/10-boottest-bridge.conflist"
 	SysextPrefix   = "/opt/extensions/kubernetes/"
+	// ExternalTopologyPath is the unstacked topology the suite also boots, from this package's directory.
+	ExternalTopologyPath = "../../testdata/external-lb/topology.yaml"
 )
 
 // TestTopology returns the topology with the two test-only changes: the sysext is downloaded
@@ -31,8 +33,12 @@ func TestTopology(src []byte, sysextURL string) ([]byte, error) {
 	top := doc.Content[0]
 	set := func(section, key, value string) error {
 		m := mapValue(top, section)
-		if m == nil || m.Kind != yaml.MappingNode {
-			return fmt.Errorf("boottest: topology has no %s section", section)
+		if m == nil { // a section left at its defaults
+			m = &yaml.Node{Kind: yaml.MappingNode}
+			top.Content = append(top.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: section}, m)
+		}
+		if m.Kind != yaml.MappingNode {
+			return fmt.Errorf("boottest: topology section %s is not a mapping", section)
 		}
 		if v := mapValue(m, key); v != nil {
 			v.Value, v.Tag, v.Style = value, "!!str", 0
@@ -113,7 +119,7 @@ func CNIConfig(n int) []byte {
 
 // Substitute applies the file substitutions to node number n's config (1-based): the kubeadm
 // configuration gets the test-only settings, and the bridge CNI snippet is added. The result is
-// checked by Ignition's own parser.
+// checked by Ignition's own parser. A config without a kubeadm configuration is returned as is.
 func Substitute(raw []byte, n int) ([]byte, error) {
 	cfg, rep, err := v3_4.Parse(raw)
 	if err != nil {
@@ -142,8 +148,13 @@ func Substitute(raw []byte, n int) ([]byte, error) {
 		f.Contents.Source = strPtr(dataurl.EncodeBytes(data))
 		found++
 	}
+	// A node without kubeadm (load-balancer, management) runs no kubelet: nothing to substitute,
+	// and its config stays byte for byte what ignigen built.
+	if found == 0 {
+		return raw, nil
+	}
 	// The init node has both: its join config serves a re-provisioned init node (init-or-join).
-	if found < 1 || found > 2 {
+	if found > 2 {
 		return nil, fmt.Errorf("boottest: want one kubeadm configuration (two on the init node), found %d", found)
 	}
 	mode := 0o644

@@ -19,12 +19,29 @@ import (
 // (the real topology) and as the boot test does (TestTopology, then Substitute), and fails on any
 // difference but the listed substitutions: the sysext URL, Cilium's install unit (cni: none),
 // the kubeadm settings of SubstituteKubeadm and the added CNI snippet.
+//
+// It covers every topology the boot suite boots: the example (stacked) and testdata/external-lb
+// (load-balancer and management nodes, whose configs must stay byte for byte as built).
 func TestSubstitutionsOnly(t *testing.T) {
+	external, err := os.ReadFile(ExternalTopologyPath)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		src  []byte
+	}{
+		{"example", topology.Example},
+		{"external-lb", external},
+	} {
+		t.Run(tc.name, func(t *testing.T) { substitutionsOnly(t, tc.src) })
+	}
+}
+
+func substitutionsOnly(t *testing.T, realSrc []byte) {
 	dir := t.TempDir()
 	realTopo := filepath.Join(dir, "topology.yaml")
-	require.NoError(t, os.WriteFile(realTopo, topology.Example, 0o644))
+	require.NoError(t, os.WriteFile(realTopo, realSrc, 0o644))
 	realOut, manifest := testkit.Build(t, realTopo, "")
-	src, err := TestTopology(topology.Example, "http://127.0.0.1:1/sysext")
+	src, err := TestTopology(realSrc, "http://127.0.0.1:1/sysext")
 	require.NoError(t, err)
 	testTopo := filepath.Join(dir, "test-topology.yaml")
 	require.NoError(t, os.WriteFile(testTopo, src, 0o644))
@@ -42,6 +59,11 @@ func TestSubstitutionsOnly(t *testing.T) {
 		_, testFiles, err := ignfiles.Parse(subst)
 		require.NoError(t, err)
 		realBy, testBy := byPath(realFiles), byPath(testFiles)
+		_, hasInit := realBy[InitConfigPath]
+		if _, hasJoin := realBy[JoinConfigPath]; !hasInit && !hasJoin {
+			// No kubeadm on the node (load-balancer, management): booted as the test build made it.
+			assert.Equal(t, string(testRaw), string(subst), "%s: a node without kubeadm gets no substitution", n.Name)
+		}
 		for p, rf := range realBy {
 			tf, ok := testBy[p]
 			switch {
