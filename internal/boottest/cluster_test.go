@@ -49,6 +49,11 @@ type breakFunc func(t testing.TB, n *node, cfg []byte) []byte
 // newCluster prepares everything up to power-on. It cleans a previous (possibly killed) run
 // first and registers the cleanup of this one for success, failure and interruption.
 func newCluster(t *testing.T, brk breakFunc) *cluster {
+	return newClusterFrom(t, topology.Example, brk)
+}
+
+// newClusterFrom is newCluster for the topology src (the example, or testdata/external-lb).
+func newClusterFrom(t *testing.T, topoSrc []byte, brk breakFunc) *cluster {
 	if os.Geteuid() != 0 {
 		t.Fatal("boottest: needs root (make boot-test)")
 	}
@@ -72,7 +77,7 @@ func newCluster(t *testing.T, brk breakFunc) *cluster {
 		c.tools[name] = testkit.Tool(t, name)
 	}
 	sysext := testkit.ServeSysext(t)
-	src, err := TestTopology(topology.Example, sysext.URL)
+	src, err := TestTopology(topoSrc, sysext.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +103,7 @@ func newCluster(t *testing.T, brk breakFunc) *cluster {
 			continue
 		}
 		n := &node{name: mn.Name, ip: mn.IP.String(), mac: mn.MAC, role: string(mn.Role), num: i + 1,
+			kube: mn.Role.Spec().Kubernetes, balances: mn.Role.Balances(m.ExternalLB),
 			port: fmt.Sprintf("p-%d", i+1), dir: filepath.Join(stateDir, "nodes", mn.Name)}
 		n.root = filepath.Join(n.dir, "root")
 		os.MkdirAll(n.dir, 0o755)
@@ -160,8 +166,12 @@ func newCluster(t *testing.T, brk breakFunc) *cluster {
 	client[3] = 10
 	makeLAN(t, fmt.Sprintf("%s/%d", m.Network.Gateway, bits), fmt.Sprintf("%d.%d.%d.%d/%d", client[0], client[1], client[2], client[3], bits))
 	for _, n := range c.nodes {
-		linkCopy(t, ctrdTmpl, n.dir+"/containerd")
-		if n.role == string(model.ControlPlane) {
+		// Each store only where the node's role runs it: containerd under kubelet, podman's
+		// under the keepalived and HAProxy Quadlet units.
+		if n.kube {
+			linkCopy(t, ctrdTmpl, n.dir+"/containerd")
+		}
+		if n.balances {
 			linkCopy(t, podTmpl, n.dir+"/containers")
 		}
 		makeNodeNet(t, n, m.Network.Interface)
@@ -184,6 +194,17 @@ func (c *cluster) initNode() model.Node {
 // kubectl runs the cached kubectl from the client namespace with the generated admin.kubeconfig.
 func (c *cluster) kubectl(args string) (string, error) {
 	return shErr("ip netns exec %s %s --kubeconfig %s --request-timeout=5s %s", clientNS, c.tools["kubectl"], c.kubeconfig, args)
+}
+
+// kubeNodes are the nodes that run kubelet and so become Kubernetes Nodes.
+func (c *cluster) kubeNodes() []*node {
+	var out []*node
+	for _, n := range c.nodes {
+		if n.kube {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // readyNodes returns the nodes whose Ready condition is True.

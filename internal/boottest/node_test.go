@@ -20,6 +20,8 @@ import (
 type node struct {
 	name, ip, mac, role string
 	num                 int    // 1-based position in the topology
+	kube                bool   // runs kubelet (its role's Kubernetes)
+	balances            bool   // runs keepalived and HAProxy (holds the VIP)
 	port                string // its bridge port in bt-lan
 	dir                 string // stateDir/nodes/NAME
 	root                string // its merged root (overlay over the Debian base)

@@ -60,17 +60,26 @@ func timeline(nodes []*node, powerOnMono map[string]int64, ready map[string]time
 			kubeadm = "kubeadm-init.service"
 		}
 		ka, hp := -1.0, -1.0
-		if n.role == "control-plane" {
+		if n.balances {
 			ka = n.unitTime("keepalived.service", "ActiveEnterTimestampMonotonic", mono)
 			hp = n.unitTime("haproxy.service", "ActiveEnterTimestampMonotonic", mono)
 		}
-		kd := n.unitTime(kubeadm, "ActiveEnterTimestampMonotonic", mono)
+		kd := -1.0
+		if n.kube {
+			kd = n.unitTime(kubeadm, "ActiveEnterTimestampMonotonic", mono)
+		}
 		r := -1.0
 		if d, ok := ready[n.name]; ok {
 			r = (d - n.poweredOn.Sub(clusterOn)).Seconds()
 		}
 		fmt.Fprintf(&b, "%-13s +%-8s %-11s %-11s %-13s %-9s\n", n.name, fmt.Sprintf("%.1fs", n.poweredOn.Sub(clusterOn).Seconds()), fmtAt(ka), fmtAt(hp), fmtAt(kd), fmtAt(r))
 	}
-	fmt.Fprintf(&b, "cluster: first power-on -> all %d nodes Ready: %.1fs\n", len(nodes), allReady.Seconds())
+	kube := 0
+	for _, n := range nodes {
+		if n.kube {
+			kube++
+		}
+	}
+	fmt.Fprintf(&b, "cluster: first power-on -> all %d Kubernetes nodes Ready: %.1fs\n", kube, allReady.Seconds())
 	return b.String()
 }
