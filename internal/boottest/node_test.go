@@ -140,10 +140,13 @@ func prepareBase(t testing.TB, tools map[string]string, debroot, base string) st
 	// 90-systemd.preset: networkd, resolved), and nothing else, as on Flatcar.
 	write("etc/machine-id", "uninitialized\n", 0o444)
 	write("etc/systemd/system-preset/99-boottest.preset", "disable *\n", 0o644)
-	// Not on Flatcar: Debian's own haproxy/keepalived units (ours are Quadlet units of the same
-	// names) and their enablement; Debian's timers.
+	// Not on Flatcar: Debian's own haproxy/keepalived units and SysV scripts (ours are Quadlet
+	// units of the same names) and their enablement; Debian's timers.
 	sh(t, `cd %s
 rm -f lib/systemd/system/haproxy.service lib/systemd/system/keepalived.service
+# Their SysV scripts too: systemd-sysv-generator would make haproxy/keepalived units of them on
+# every node without Quadlet files.
+rm -f etc/init.d/haproxy etc/init.d/keepalived
 rm -rf etc/haproxy etc/keepalived
 rm -f etc/systemd/system/multi-user.target.wants/{haproxy,keepalived,containerd,e2scrub_reap}.service
 rm -f etc/systemd/system/timers.target.wants/*
