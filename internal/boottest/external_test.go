@@ -99,6 +99,8 @@ func (c *cluster) checkExternal(t testing.TB) {
 		if n.name == c.initNode().Name {
 			if found := keysOnDisk(n.dir+"/upper", keys); !containsPrefix(found, "cas.ca.key") {
 				t.Errorf("boottest: the key scan does not find the CA key on the init node %s (found %v): it proves nothing", n.name, found)
+			} else {
+				logf("negative control: the key scan finds the CA key on the init node %s (%d key-in-file hits in all)", n.name, len(found))
 			}
 		}
 	}
