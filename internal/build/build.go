@@ -11,42 +11,20 @@ import (
 
 	"github.com/ignigen/ignigen/internal/kubeconfig"
 	"github.com/ignigen/ignigen/internal/layers"
+	"github.com/ignigen/ignigen/internal/manifest"
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/output"
 	"github.com/ignigen/ignigen/internal/secrets"
 	"github.com/ignigen/ignigen/internal/vm"
 )
 
-// NodeSummary describes one node's config, for the summary table and the manifest.
-type NodeSummary struct {
-	Name   string `json:"name"`
-	Role   string `json:"role"`
-	Phase  string `json:"phase"`
-	IP     string `json:"ip"`
-	MAC    string `json:"mac,omitempty"`
-	File   string `json:"file"`
-	Bytes  int    `json:"bytes"`
-	SHA256 string `json:"sha256"`
-	// Priority is keepalived's base priority of a VIP holder: a rebuild must not change it.
-	Priority int `json:"priority,omitempty"`
-}
-
-// Manifest is manifest.json: what was built, for `ignigen serve` and other tools.
-type Manifest struct {
-	Cluster  string        `json:"cluster"`
-	Endpoint string        `json:"endpoint"`
-	Nodes    []NodeSummary `json:"nodes"`
-	PXE      *PXE          `json:"pxe,omitempty"`
-	// Membership is absent in manifests of builds before it existed.
-	Membership *Membership `json:"membership,omitempty"`
-}
-
-// PXE is what `ignigen serve` puts in each node's iPXE script (the topology's pxe section).
-type PXE struct {
-	KernelURL  string   `json:"kernelURL"`
-	InitrdURLs []string `json:"initrdURLs"`
-	ExtraArgs  []string `json:"extraArgs"`
-}
+// The manifest's types live in package manifest, shared with serve and the matchbox export.
+type (
+	NodeSummary = manifest.NodeSummary
+	Manifest    = manifest.Manifest
+	PXE         = manifest.PXE
+)
 
 // Result is everything a build writes.
 type Result struct {
@@ -110,6 +88,9 @@ func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error)
 	res.Files = append(res.Files, output.File{Name: KubeconfigFile, Data: kc, Mode: 0o600})
 	res.Files = append(res.Files, vm.Files(c, func(n model.Node) string { return n.Name + ".ign" })...)
 	res.Manifest.Membership = newMembership(c, b)
+	if c.Profile != osprofile.Default {
+		res.Manifest.Profile = c.Profile // absent means the default: older manifests read the same
+	}
 	res.Manifest.PXE = &PXE{KernelURL: c.PXE.KernelURL, InitrdURLs: nonNil(c.PXE.InitrdURLs), ExtraArgs: nonNil(c.PXE.ExtraArgs)}
 	m, err := json.MarshalIndent(res.Manifest, "", "  ")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/ignigen/ignigen/internal/manifest"
 	"github.com/ignigen/ignigen/internal/model"
 	"github.com/ignigen/ignigen/internal/secrets"
 )
@@ -11,18 +12,7 @@ import (
 // Membership is what a running cluster fixed at its nodes' first boot and can never learn again
 // (Ignition runs once): the endpoint, the VRRP instance, and every address its VIP holders list as
 // peers and its HAProxies as backends. The next build compares itself with it (internal/plan).
-type Membership struct {
-	// CAHash tells whether a later build is of the same cluster (same secrets bundle).
-	CAHash        string   `json:"caHash"`
-	VIP           string   `json:"vip"`
-	Port          int      `json:"port"`
-	BindPort      int      `json:"bindPort"`
-	LoadBalancing string   `json:"loadBalancing"`
-	VRRPVersion   int      `json:"vrrpVersion"`
-	RouterID      int      `json:"vrrpRouterID"`
-	VRRPPeers     []string `json:"vrrpPeers"`  // VIP holders, present and reserved, in address order
-	APIServers    []string `json:"apiServers"` // HAProxy's backends, present and reserved, in address order
-}
+type Membership = manifest.Membership
 
 // Load-balancing modes as the topology names them (controlPlane.loadBalancer).
 const (

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ignigen/ignigen/internal/testkit"
 	"github.com/ignigen/ignigen/internal/topology"
-	"github.com/ignigen/ignigen/internal/vm"
 )
 
 // TestFwCfg boots a kernel and busybox initramfs with each kind of node's config in fw_cfg
@@ -28,7 +27,7 @@ func TestFwCfg(t *testing.T) {
 			got, console := qemu(t, 4*time.Minute, nil,
 				"-kernel", vmlinuz, "-initrd", initrd, "-nic", "none",
 				"-append", "console=ttyS0 panic=-1 quiet ignigen.test=fwcfg",
-				"-fw_cfg", "name="+vm.FwCfgName+",file="+file)
+				"-fw_cfg", "name="+fwCfgName+",file="+file)
 			expect(t, got, data, console)
 		})
 	}

@@ -78,7 +78,7 @@ func TestVMScripts(t *testing.T) {
 			{"bad-memory", "--memory 3072 ", "--memory 3072MiB ", "virt-install"},
 			{"other-mac", "mac=" + n.mac + ",", "mac=52:54:00:00:00:99,", "MAC"},
 			{"other-vcpus", "--vcpus 3 ", "--vcpus 2 ", "vcpus"},
-			{"other-fw_cfg-name", "name=" + vm.FwCfgName + ",", "name=opt/org.example/config,", "qemu:commandline"},
+			{"other-fw_cfg-name", "name=" + fwCfgName + ",", "name=opt/org.example/config,", "qemu:commandline"},
 		} {
 			script := mutate(t, e.out, n.name+".virt-install.sh", "neg-"+c.name+".virt-install.sh", c.from, c.to)
 			expectRejected(t, c.name, c.to, c.want, checkVirtInstall(t, e, script, n))
@@ -321,7 +321,7 @@ func checkDomain(e vmEnv, n vmNode, text string, qemu bool) error {
 		for _, a := range d.QEMUArgs {
 			args = append(args, a.Value)
 		}
-		want := []string{"-fw_cfg", "name=" + vm.FwCfgName + ",file=" + e.config(n)}
+		want := []string{"-fw_cfg", "name=" + fwCfgName + ",file=" + e.config(n)}
 		if strings.Join(args, "\x00") != strings.Join(want, "\x00") {
 			fail("qemu:commandline args %q, want %q", args, want)
 		}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/ignigen/ignigen/internal/ignfiles"
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/secrets"
+	"github.com/ignigen/ignigen/profiles"
 )
 
 func layer(body string) *fstest.MapFile {
@@ -41,7 +43,9 @@ func testProfile(node string) fstest.MapFS {
 func testCluster(t *testing.T) (*model.Cluster, *secrets.Bundle) {
 	b, err := secrets.New(model.ECDSAP256, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
-	c := &model.Cluster{Name: "t", Nodes: []model.Node{
+	os, err := osprofile.Load(profiles.FS, osprofile.Default)
+	require.NoError(t, err)
+	c := &model.Cluster{Name: "t", OS: os, Nodes: []model.Node{
 		{Name: "cp", Role: model.ControlPlane, Init: true, IP: netip.MustParseAddr("10.0.0.2"), Priority: 150},
 		{Name: "w", Role: model.Worker, IP: netip.MustParseAddr("10.0.0.3")},
 	}}
@@ -108,11 +112,13 @@ func TestViewsFollowTheRoleTable(t *testing.T) {
 	b, err := secrets.New(model.ECDSAP256, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	ip := func(s string) netip.Addr { return netip.MustParseAddr(s) }
-	stacked := &model.Cluster{Name: "t", Nodes: []model.Node{
+	os, err := osprofile.Load(profiles.FS, osprofile.Default)
+	require.NoError(t, err)
+	stacked := &model.Cluster{Name: "t", OS: os, Nodes: []model.Node{
 		{Name: "cp", Role: model.ControlPlane, Init: true, IP: ip("10.0.0.2")},
 		{Name: "w", Role: model.Worker, IP: ip("10.0.0.3")},
 	}}
-	external := &model.Cluster{Name: "t", ExternalLB: true, Management: model.ManagementSettings{AdminCredential: true}, Nodes: []model.Node{
+	external := &model.Cluster{Name: "t", OS: os, ExternalLB: true, Management: model.ManagementSettings{AdminCredential: true}, Nodes: []model.Node{
 		{Name: "cp", Role: model.ControlPlane, Init: true, IP: ip("10.0.0.2")},
 		{Name: "lb1", Role: model.LoadBalancer, IP: ip("10.0.0.4")},
 		{Name: "lb2", Role: model.LoadBalancer, IP: ip("10.0.0.5")},

@@ -3,6 +3,7 @@ package layers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -11,6 +12,7 @@ import (
 	"text/template"
 
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 )
 
 // Profile is one OS profile: its Butane layer templates and the file templates they include.
@@ -20,8 +22,14 @@ type Profile struct {
 	layers    map[string]bool
 }
 
-// LoadProfile parses profiles/<name>/layers/*.bu and files/* from fsys.
+// LoadProfile parses the templates of profile name from fsys: the OS-neutral shared/files/*, then
+// the layers/*.bu and files/* of the profile its profile.yaml names in templatesFrom, then its
+// own; a later template replaces an earlier one of the same name.
 func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
+	dirs, err := templateDirs(fsys, name)
+	if err != nil {
+		return nil, err
+	}
 	p := &Profile{Name: name, layers: map[string]bool{}}
 	root := template.New(name).Option("missingkey=error")
 	root.Funcs(template.FuncMap{
@@ -35,22 +43,27 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 		"indent": indent,
 		"quote":  quote,
 	})
-	for _, dir := range []string{"files", "layers"} {
-		entries, err := fs.ReadDir(fsys, path.Join(name, dir))
-		if err != nil {
-			return nil, fmt.Errorf("profile %q: %w", name, err)
-		}
-		for _, e := range entries {
-			src, err := fs.ReadFile(fsys, path.Join(name, dir, e.Name()))
-			if err != nil {
-				return nil, err
+	for _, d := range dirs {
+		for _, dir := range []string{"files", "layers"} {
+			entries, err := fs.ReadDir(fsys, path.Join(d, dir))
+			if errors.Is(err, fs.ErrNotExist) && d != name {
+				continue // shared/ has no layers; a profile may add only files
 			}
-			tname := dir + "/" + e.Name()
-			if _, err := root.New(tname).Parse(string(src)); err != nil {
+			if err != nil {
 				return nil, fmt.Errorf("profile %q: %w", name, err)
 			}
-			if dir == "layers" {
-				p.layers[strings.TrimSuffix(e.Name(), ".bu")] = true
+			for _, e := range entries {
+				src, err := fs.ReadFile(fsys, path.Join(d, dir, e.Name()))
+				if err != nil {
+					return nil, fmt.Errorf("profile %q: %w", name, err)
+				}
+				tname := dir + "/" + e.Name()
+				if _, err := root.New(tname).Parse(string(src)); err != nil {
+					return nil, fmt.Errorf("profile %q: %w", name, err)
+				}
+				if dir == "layers" {
+					p.layers[strings.TrimSuffix(e.Name(), ".bu")] = true
+				}
 			}
 		}
 	}
@@ -59,6 +72,34 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 		return nil, fmt.Errorf("profile %q lacks layers/%s.bu, which the role table uses", name, strings.Join(missing, ".bu, layers/"))
 	}
 	return p, nil
+}
+
+// templateDirs are the directories whose templates make profile name, first to last: shared/ if
+// fsys has it, the templatesFrom profile's (and its own templatesFrom, recursively), then name.
+func templateDirs(fsys fs.FS, name string) ([]string, error) {
+	dirs := []string{name}
+	for cur := name; ; {
+		if _, err := fs.Stat(fsys, path.Join(cur, osprofile.File)); err != nil {
+			break // a bare template directory (tests) has no data
+		}
+		data, err := osprofile.Load(fsys, cur)
+		if err != nil {
+			return nil, err
+		}
+		if data.TemplatesFrom == "" {
+			break
+		}
+		if slices.Contains(dirs, data.TemplatesFrom) {
+			return nil, fmt.Errorf("profile %q: templatesFrom %q makes a cycle", name, data.TemplatesFrom)
+		}
+		cur = data.TemplatesFrom
+		dirs = append(dirs, cur)
+	}
+	if _, err := fs.Stat(fsys, osprofile.SharedDir); err == nil {
+		dirs = append(dirs, osprofile.SharedDir)
+	}
+	slices.Reverse(dirs)
+	return dirs, nil
 }
 
 // missingLayers lists the layers some role's stack needs that the profile does not have, so a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ignigen/ignigen/internal/kubeconfig"
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/secrets"
 )
 
@@ -84,7 +85,7 @@ func newClusterView(c *model.Cluster, b *secrets.Bundle) *clusterView {
 	cv := &clusterView{View: View{
 		Cluster:         c,
 		APIServers:      members(c.APIServers(), c.ReservedControlPlane),
-		SysextImage:     fmt.Sprintf("kubernetes-%s-x86-64.raw", c.Kubernetes.Version),
+		SysextImage:     c.OS.SysextImage(c.Kubernetes.Version, osprofile.DefaultArch),
 		CACert:          b.CAs["ca"].Cert,
 		CAHash:          b.DiscoveryHash(),
 		TokenTTL:        c.Kubernetes.TokenTTL.String(),

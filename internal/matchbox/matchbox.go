@@ -3,12 +3,9 @@ package matchbox
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path"
-	"path/filepath"
 	"strings"
 
-	"github.com/ignigen/ignigen/internal/build"
+	"github.com/ignigen/ignigen/internal/manifest"
 	"github.com/ignigen/ignigen/internal/output"
 )
 
@@ -38,13 +35,13 @@ type Group struct {
 // Export turns the build output in dir into matchbox files, named relative to matchbox's data directory. url is where machines reach matchbox
 // (used in ignition.config.url). Nodes without a MAC cannot be selected and are returned in skipped.
 func Export(dir, url string) (files []output.File, skipped []string, err error) {
-	raw, err := os.ReadFile(filepath.Join(dir, build.ManifestFile))
+	m, err := manifest.Read(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s is not a build output: %w", dir, err)
-	}
-	var m build.Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, nil, err
+	}
+	osp, err := m.OS()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	url = strings.TrimRight(url, "/")
 	for _, n := range m.Nodes {
@@ -52,7 +49,7 @@ func Export(dir, url string) (files []output.File, skipped []string, err error) 
 			skipped = append(skipped, n.Name)
 			continue
 		}
-		cfg, err := os.ReadFile(filepath.Join(dir, filepath.Base(n.File)))
+		cfg, err := manifest.Config(dir, n) // the SHA-256 the manifest recorded, as serve checks it
 		if err != nil {
 			return nil, nil, err
 		}
@@ -61,11 +58,7 @@ func Export(dir, url string) (files []output.File, skipped []string, err error) 
 		if m.PXE != nil {
 			p.Boot.Kernel = m.PXE.KernelURL
 			p.Boot.Initrd = append([]string{}, m.PXE.InitrdURLs...)
-			for _, u := range m.PXE.InitrdURLs {
-				p.Boot.Args = append(p.Boot.Args, "initrd="+path.Base(u))
-			}
-			p.Boot.Args = append(p.Boot.Args, "flatcar.first_boot=1", "ignition.config.url="+url+"/ignition?mac=${mac:hexhyp}")
-			p.Boot.Args = append(p.Boot.Args, m.PXE.ExtraArgs...)
+			p.Boot.Args = manifest.KernelArgs(osp, *m.PXE, url+"/ignition?mac=${mac:hexhyp}")
 		}
 		g := Group{ID: id, Name: p.Name, Profile: id, Selector: map[string]string{"mac": n.MAC}}
 		pj, err := json.MarshalIndent(p, "", "  ")

@@ -1,6 +1,8 @@
 package matchbox
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -13,16 +15,30 @@ import (
 	"github.com/ignigen/ignigen/internal/output"
 )
 
-func TestExportAndWrite(t *testing.T) {
+// writeOutput writes a build output whose cp1.ign holds cfg and whose manifest records sum.
+func writeOutput(t *testing.T, cfg, sum string) string {
 	dir := t.TempDir()
-	m := build.Manifest{Cluster: "demo", PXE: &build.PXE{KernelURL: "/assets/k", InitrdURLs: []string{"/assets/i.cpio.gz"}, ExtraArgs: []string{"console=ttyS0"}},
+	m := build.Manifest{Cluster: "demo", PXE: &build.PXE{KernelURL: "/assets/k", InitrdURLs: []string{"/assets/i.cpio.gz?v=2"}, ExtraArgs: []string{"console=ttyS0"}},
 		Nodes: []build.NodeSummary{
-			{Name: "cp1", Role: "control-plane", MAC: "52:54:00:00:00:11", File: "cp1.ign"},
+			{Name: "cp1", Role: "control-plane", MAC: "52:54:00:00:00:11", File: "cp1.ign", SHA256: sum},
 			{Name: "w1", Role: "worker", File: "w1.ign"},
 		}}
 	raw, _ := json.Marshal(m)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, build.ManifestFile), raw, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "cp1.ign"), []byte(`{"cp":1}`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cp1.ign"), []byte(cfg), 0o600))
+	return dir
+}
+
+func sha(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+
+// A config changed after the build (its SHA-256 is not the manifest's) is refused, as serve does.
+func TestExportRefusesAnEditedConfig(t *testing.T) {
+	_, _, err := Export(writeOutput(t, `{"cp":2}`, sha(`{"cp":1}`)), "http://mb:8080")
+	assert.ErrorContains(t, err, "the manifest says "+sha(`{"cp":1}`))
+}
+
+func TestExportAndWrite(t *testing.T) {
+	dir := writeOutput(t, `{"cp":1}`, sha(`{"cp":1}`))
 
 	files, skipped, err := Export(dir, "http://mb:8080/")
 	require.NoError(t, err)

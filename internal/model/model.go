@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/ignigen/ignigen/internal/osprofile"
 )
 
 // KeyAlgorithm names a kubeadm encryptionAlgorithm.
@@ -31,7 +33,8 @@ const (
 // Cluster is a topology after validation and defaulting: every field is set and consistent.
 type Cluster struct {
 	Name    string
-	Profile string // OS profile, e.g. "flatcar"
+	Profile string             // OS profile, e.g. "flatcar"
+	OS      *osprofile.Profile // the profile's data (profiles/<name>/profile.yaml)
 	// Initialized: the cluster exists, so no node has the init phase.
 	Initialized bool
 
@@ -72,7 +75,7 @@ type VM struct {
 	MemoryMiB int
 	CPUs      int
 	Network   string // libvirt network name
-	Image     string // Flatcar QEMU image: the backing file of the node's qcow2 disk
+	Image     string // the OS's QEMU image: the backing file of the node's qcow2 disk
 	DiskDir   string // directory for the node's disk and config copy
 }
 
@@ -133,9 +136,9 @@ type Images struct {
 	Helm       string // run by management nodes' helm wrapper
 }
 
-// Sysext locates the Flatcar sysext-bakery Kubernetes image.
+// Sysext locates the Kubernetes sysext image (its name comes from the profile).
 type Sysext struct {
-	BaseURL string // directory holding kubernetes-vX.Y.Z-x86-64.raw
+	BaseURL string // directory holding the profile's Kubernetes image
 	SHA256  string // lower-case hex of the image, checked by Ignition; empty: TLS only
 }
 

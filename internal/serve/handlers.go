@@ -99,7 +99,7 @@ func (s *Server) ipxe(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	io.WriteString(w, Script(sn.m, n.NodeSummary, baseURL(r)))
+	io.WriteString(w, Script(sn.m, sn.os, n.NodeSummary, baseURL(r)))
 }
 
 // baseURL is how this client reached the server (scheme and Host header), so the URLs in the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ignigen/ignigen/internal/build"
+	"github.com/ignigen/ignigen/internal/osprofile"
 )
 
 type node struct {
@@ -24,6 +25,7 @@ type snapshot struct {
 	manifest []byte // raw manifest.json, to notice changes
 	build    string // its SHA-256: what one-time deliveries are keyed to
 	m        build.Manifest
+	os       *osprofile.Profile // the manifest's profile: its boot arguments go in every script
 	byMAC    map[string]*node
 	byName   map[string]*node
 }
@@ -57,6 +59,11 @@ func load(dir string, raw []byte) (*snapshot, error) {
 	if err := json.Unmarshal(raw, &sn.m); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, build.ManifestFile), err)
 	}
+	osp, err := sn.m.OS()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, build.ManifestFile), err)
+	}
+	sn.os = osp
 	for _, ns := range sn.m.Nodes {
 		if ns.File != filepath.Base(ns.File) || ns.File == "" {
 			return nil, fmt.Errorf("manifest node %q: file %q is not a plain file name", ns.Name, ns.File)

@@ -1,11 +1,15 @@
 package topology
 
-import "github.com/ignigen/ignigen/internal/model"
+import (
+	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
+	"github.com/ignigen/ignigen/profiles"
+)
 
 // Defaults for every optional field. They are documented in README.md's topology reference;
 // change both together.
 const (
-	DefaultProfile           = "flatcar"
+	DefaultProfile           = osprofile.Default
 	DefaultKubernetesVersion = "v1.35.4"
 	DefaultPodCIDR           = "10.244.0.0/16"
 	DefaultServiceCIDR       = "10.96.0.0/12"
@@ -28,18 +32,35 @@ const (
 	DefaultHAProxy          = "docker.io/library/haproxy:3.0.10-alpine"
 	DefaultCiliumCLI        = "quay.io/cilium/cilium-cli:v0.18.7"
 	DefaultHelm             = "docker.io/alpine/helm:3.19.0"
-	DefaultSysextBaseURL    = "https://extensions.flatcar.org/extensions"
 	// libvirt/QEMU VMs (vm section): kubeadm's preflight wants 2 CPUs and 1700 MB on control planes.
 	DefaultVMMemoryMiB = 4096
 	DefaultVMCPUs      = 2
 	DefaultVMNetwork   = "default"
-	DefaultVMImage     = "/var/lib/libvirt/images/flatcar_production_qemu_image.img"
 	DefaultVMDiskDir   = "/var/lib/libvirt/images/ignigen"
-	// PXE (pxe section): paths on `ignigen serve --assets DIR`, so nothing comes from the internet.
-	DefaultPXEKernelURL = "/assets/flatcar_production_pxe.vmlinuz"
-	DefaultPXEInitrdURL = "/assets/flatcar_production_pxe_image.cpio.gz"
 	// Oldest minor whose kubeadm reads v1beta4 and knows ECDSA-P256.
 	MinKubernetesMinor = 31
+)
+
+// defaultOS is the default profile's data, read from the embedded profiles (never from
+// $IGNIGEN_PROFILE_PATH), so the schema and the docs do not depend on the environment.
+var defaultOS = mustLoad(osprofile.Default)
+
+func mustLoad(name string) *osprofile.Profile {
+	p, err := osprofile.Load(profiles.FS, name)
+	if err != nil {
+		panic(err) // the embedded profiles are tested; a bad one is a bug of this binary
+	}
+	return p
+}
+
+// The OS-specific defaults of the default profile (profiles/flatcar/profile.yaml), for the schema
+// and messages; a topology with another profile gets that profile's.
+var (
+	DefaultSysextBaseURL = defaultOS.Defaults.SysextBaseURL
+	DefaultVMImage       = defaultOS.Defaults.VMImage
+	// PXE (pxe section): paths on `ignigen serve --assets DIR`, so nothing comes from the internet.
+	DefaultPXEKernelURL = defaultOS.Defaults.PXEKernelURL
+	DefaultPXEInitrdURL = defaultOS.Defaults.PXEInitrdURLs[0]
 )
 
 func orDefault(s, def string) string {
@@ -58,7 +79,9 @@ func defaultAdvertInterval(version int) string {
 }
 
 // defaultVM is a node's VM before the vm section and its own nodes[].vm apply.
-var defaultVM = model.VM{
-	MemoryMiB: DefaultVMMemoryMiB, CPUs: DefaultVMCPUs, Network: DefaultVMNetwork,
-	Image: DefaultVMImage, DiskDir: DefaultVMDiskDir,
+func defaultVM(os *osprofile.Profile) model.VM {
+	return model.VM{
+		MemoryMiB: DefaultVMMemoryMiB, CPUs: DefaultVMCPUs, Network: DefaultVMNetwork,
+		Image: os.Defaults.VMImage, DiskDir: DefaultVMDiskDir,
+	}
 }

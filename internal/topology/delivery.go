@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 )
 
 var (
@@ -16,10 +17,10 @@ var (
 )
 
 // pxe checks the pxe section: what `ignigen serve` puts in every node's iPXE script.
-func (v *validator) pxe(p *PXESpec) model.PXE {
-	out := model.PXE{KernelURL: orDefault(p.KernelURL, DefaultPXEKernelURL), InitrdURLs: p.InitrdURLs, ExtraArgs: p.ExtraArgs}
+func (v *validator) pxe(p *PXESpec, os *osprofile.Profile) model.PXE {
+	out := model.PXE{KernelURL: orDefault(p.KernelURL, os.Defaults.PXEKernelURL), InitrdURLs: p.InitrdURLs, ExtraArgs: p.ExtraArgs}
 	if !v.idx.has("pxe.initrdURLs") {
-		out.InitrdURLs = []string{DefaultPXEInitrdURL}
+		out.InitrdURLs = append([]string{}, os.Defaults.PXEInitrdURLs...)
 	}
 	v.bootURL("pxe.kernelURL", out.KernelURL)
 	for i, u := range out.InitrdURLs {
@@ -30,7 +31,7 @@ func (v *validator) pxe(p *PXESpec) model.PXE {
 		switch {
 		case !kernelArgRE.MatchString(a):
 			v.errorf(p, "write one kernel argument per list item, without spaces, e.g. console=ttyS0", "kernel argument %q is empty or holds spaces or control characters", a)
-		case strings.HasPrefix(a, "ignition.config.url=") || strings.HasPrefix(a, "flatcar.first_boot="):
+		case os.Reserved(a):
 			v.errorf(p, "remove it: `ignigen serve` adds it with this node's own URL", "kernel argument %q is set by ignigen serve", a)
 		}
 	}
@@ -39,7 +40,7 @@ func (v *validator) pxe(p *PXESpec) model.PXE {
 
 // bootURL accepts an http(s) URL or an absolute path on the `ignigen serve` host (e.g. /assets/...).
 func (v *validator) bootURL(p, s string) {
-	hint := "give an http:// URL of a local mirror, or a path such as /assets/flatcar_production_pxe.vmlinuz that `ignigen serve --assets DIR` serves"
+	hint := "give an http:// URL of a local mirror, or a path such as " + DefaultPXEKernelURL + " that `ignigen serve --assets DIR` serves"
 	if strings.HasPrefix(s, "/") {
 		if !kernelArgRE.MatchString(s) || path.Clean(s) != s || strings.HasPrefix(s, "//") {
 			v.errorf(p, hint, "%q is not a clean absolute path without spaces", s)
@@ -58,7 +59,7 @@ func (v *validator) bootURL(p, s string) {
 
 // vms resolves each node's VM settings: defaults, then the top-level vm section, then nodes[].vm.
 func (v *validator) vms(f *File, c *model.Cluster) {
-	base := v.vm("vm", &f.VM, defaultVM)
+	base := v.vm("vm", &f.VM, defaultVM(c.OS))
 	for i := range c.Nodes {
 		if i >= len(f.Nodes) {
 			break
@@ -111,7 +112,7 @@ func (v *validator) vm(p string, s *VMSpec, out model.VM) model.VM {
 	}
 	if s.Image != "" {
 		out.Image = s.Image
-		v.hostPath(p+".image", out.Image, "the Flatcar QEMU image, e.g. "+DefaultVMImage)
+		v.hostPath(p+".image", out.Image, "the OS's QEMU image, e.g. "+DefaultVMImage)
 	}
 	if s.DiskDir != "" {
 		out.DiskDir = s.DiskDir

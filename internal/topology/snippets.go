@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/report"
 )
 
@@ -42,7 +43,7 @@ func (v *validator) snippets(specs []SnippetSpec, c *model.Cluster) []model.Snip
 			sn.Nodes = append(sn.Nodes, n)
 		}
 		if s.File == "" {
-			v.errorf(p+".file", "give the path of a Butane file (variant flatcar, version 1.1.0), relative to the topology", "snippet has no file")
+			v.errorf(p+".file", fmt.Sprintf("give the path of a Butane file (variant %s, version %s), relative to the topology", c.OS.Butane.Variant, c.OS.Butane.Version), "snippet has no file")
 			continue
 		}
 		path := s.File
@@ -54,10 +55,10 @@ func (v *validator) snippets(specs []SnippetSpec, c *model.Cluster) []model.Snip
 			v.errorf(p+".file", "check the path; it is relative to the topology file", "cannot read snippet: %v", err)
 			continue
 		}
-		want, known := butaneFor[c.Profile]
-		if !known {
+		if c.OS.Name != c.Profile {
 			continue // cluster.profile is reported already
 		}
+		want := butaneVersion(c.OS.Butane)
 		if problems := checkSnippet(src, want); len(problems) > 0 {
 			for _, pr := range problems {
 				v.r.Add(report.Entry{Severity: report.Error, File: path, Pos: pr.pos, Message: pr.msg, Hint: pr.hint})
@@ -76,12 +77,11 @@ func (v *validator) snippets(specs []SnippetSpec, c *model.Cluster) []model.Snip
 	return out
 }
 
-// butaneFor is the Butane variant and version each OS profile's layers are written in. A snippet
-// must use the same: an fcos 1.5.0 snippet also gives Ignition 3.4.0, but its sugar means Fedora
-// CoreOS things (a boot_device mirror repartitions the named disks) on a Flatcar node.
-var butaneFor = map[string]butaneVersion{"flatcar": {Variant: "flatcar", Version: "1.1.0"}}
-
-type butaneVersion struct{ Variant, Version string }
+// butaneVersion is the Butane variant and version the profile's layers are written in
+// (profile.yaml's butane). A snippet must use the same: an fcos 1.5.0 snippet also gives Ignition
+// 3.4.0, but its sugar means Fedora CoreOS things (a boot_device mirror repartitions the named
+// disks) on a Flatcar node.
+type butaneVersion osprofile.Butane
 
 func (b butaneVersion) String() string { return b.Variant + " " + b.Version }
 

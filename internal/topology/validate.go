@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/report"
 )
 
@@ -64,9 +65,7 @@ func (v *validator) cluster(f *File) *model.Cluster {
 	}
 	c.Initialized = f.Cluster.Initialized != nil && *f.Cluster.Initialized
 	c.Profile = orDefault(f.Cluster.Profile, DefaultProfile)
-	if c.Profile != "flatcar" {
-		v.errorf("cluster.profile", "use `profile: flatcar` (the only OS profile so far)", "unknown OS profile %q", c.Profile)
-	}
+	c.OS = v.profile(c.Profile)
 
 	c.Kubernetes = v.kubernetes(&f.Kubernetes)
 	c.Network = v.network(&f.Network)
@@ -79,15 +78,16 @@ func (v *validator) cluster(f *File) *model.Cluster {
 		CiliumCLI:  v.image("images.ciliumCLI", orDefault(f.Images.CiliumCLI, DefaultCiliumCLI)),
 		Helm:       v.image("images.helm", orDefault(f.Images.Helm, DefaultHelm)),
 	}
-	c.Sysext.BaseURL = strings.TrimRight(orDefault(f.Sysext.BaseURL, DefaultSysextBaseURL), "/")
+	c.Sysext.BaseURL = strings.TrimRight(orDefault(f.Sysext.BaseURL, c.OS.Defaults.SysextBaseURL), "/")
+	image := c.OS.SysextImage(c.Kubernetes.Version, osprofile.DefaultArch)
 	if u, err := url.Parse(c.Sysext.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.errorf("sysext.baseURL", "give an http:// or https:// URL of a directory holding kubernetes-vX.Y.Z-x86-64.raw", "sysext base URL %q is not an http(s) URL", c.Sysext.BaseURL)
+		v.errorf("sysext.baseURL", "give an http:// or https:// URL of a directory holding "+c.OS.SysextImage("vX.Y.Z", osprofile.DefaultArch), "sysext base URL %q is not an http(s) URL", c.Sysext.BaseURL)
 	}
 	c.Sysext.SHA256 = strings.ToLower(f.Sysext.SHA256)
 	if c.Sysext.SHA256 != "" && !sha256RE.MatchString(c.Sysext.SHA256) {
-		v.errorf("sysext.sha256", "give the 64 hex digits of `sha256sum kubernetes-"+c.Kubernetes.Version+"-x86-64.raw`, or omit it", "%q is not a SHA-256 digest", f.Sysext.SHA256)
+		v.errorf("sysext.sha256", "give the 64 hex digits of `sha256sum "+image+"`, or omit it", "%q is not a SHA-256 digest", f.Sysext.SHA256)
 	}
-	c.PXE = v.pxe(&f.PXE)
+	c.PXE = v.pxe(&f.PXE, c.OS)
 	c.Nodes = v.nodes(f.Nodes, c)
 	c.ReservedControlPlane, c.ReservedLoadBalancers = v.reserved(&f.ControlPlane, c)
 	assignPriorities(c)

@@ -13,13 +13,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
+	"github.com/ignigen/ignigen/profiles"
 )
+
+var flatcar = func() *osprofile.Profile {
+	p, err := osprofile.Load(profiles.FS, "flatcar")
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 func testCluster() *model.Cluster {
 	v := model.VM{MemoryMiB: 4096, CPUs: 2, Network: "default", Image: "/img/flatcar.img", DiskDir: "/var/lib/vms"}
 	w := v
 	w.MemoryMiB, w.Network = 2048, "lab net"
-	return &model.Cluster{Name: "demo", Nodes: []model.Node{
+	return &model.Cluster{Name: "demo", OS: flatcar, Nodes: []model.Node{
 		{Name: "cp1", Role: model.ControlPlane, IP: netip.MustParseAddr("10.0.0.11"), MAC: "52:54:00:00:00:11", Init: true, VM: v},
 		{Name: "w1", Role: model.Worker, IP: netip.MustParseAddr("10.0.0.21"), VM: w},
 	}}
