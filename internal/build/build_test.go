@@ -30,7 +30,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/<case>/golden from the current output")
 
 // goldenCases are the example clusters under testdata/ with a test-only secrets fixture.
-var goldenCases = []string{"flatcar-ha", "single-cp", "five-cp", "external-lb"}
+var goldenCases = []string{"flatcar-ha", "single-cp", "five-cp", "external-lb", "fcos-ha"}
 
 type buildCase struct {
 	dir     string
@@ -345,7 +345,13 @@ func TestNetworkIsIPv4Only(t *testing.T) {
 		bc := loadCase(t, name)
 		files := nodeFiles(t, bc)
 		for _, n := range bc.cluster.Nodes {
-			path := "/etc/systemd/network/00-" + bc.cluster.Network.Interface + ".network"
+			// The profile's network style picks the file and the lines that say "IPv4 only".
+			path, section, want := "/etc/systemd/network/00-"+bc.cluster.Network.Interface+".network", "[Network]",
+				[]string{"LinkLocalAddressing=no", "IPv6AcceptRA=no", fmt.Sprintf("Address=%s/%d", n.IP, bc.cluster.Network.CIDR.Bits())}
+			if bc.cluster.OS.Network == "networkmanager" {
+				path, section = "/etc/NetworkManager/system-connections/"+bc.cluster.Network.Interface+".nmconnection", "[ipv4]"
+				want = []string{"method=manual", fmt.Sprintf("address1=%s/%d,%s", n.IP, bc.cluster.Network.CIDR.Bits(), bc.cluster.Network.Gateway), "[ipv6]", "method=disabled"}
+			}
 			var unit string
 			for _, f := range files[n.Name] {
 				if f.Path == path {
@@ -353,11 +359,10 @@ func TestNetworkIsIPv4Only(t *testing.T) {
 				}
 			}
 			require.NotEmpty(t, unit, "%s/%s has no %s", name, n.Name, path)
-			section := unit[strings.Index(unit, "[Network]"):]
-			lines := strings.Split(section, "\n")
-			assert.Contains(t, lines, "LinkLocalAddressing=no", "%s/%s", name, n.Name)
-			assert.Contains(t, lines, "IPv6AcceptRA=no", "%s/%s", name, n.Name)
-			assert.Contains(t, section, fmt.Sprintf("Address=%s/", n.IP), "%s/%s", name, n.Name)
+			lines := strings.Split(unit[strings.Index(unit, section):], "\n")
+			for _, w := range want {
+				assert.Contains(t, lines, w, "%s/%s: %s", name, n.Name, path)
+			}
 		}
 	}
 }

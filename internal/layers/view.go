@@ -38,7 +38,8 @@ type View struct {
 	APIServers []netip.Addr
 	Peers      []netip.Addr
 
-	SysextImage string
+	SysextImage string   // kubernetes.source sysext: the image's file name
+	Binaries    []Binary // kubernetes.source binaries: the files to download
 	CACert      string // public: lets nodes verify the API behind the VIP
 	CAHash      string
 	Token       string // nodes whose role joins (or creates the token) only
@@ -59,6 +60,18 @@ type View struct {
 	RenewSlot       int    // the node's index among the cluster's slots
 	RenewTime       string // "HH:MM" UTC: when renew-certs.timer fires on this node
 	RenewDelay      int    // seconds renew-certs.service waits first: catch-up runs at boot do not overlap
+
+	// UpdateWindow is when the OS's update agent may reboot this node: control-plane and VIP
+	// nodes of a profile with an update agent (profile.yaml updates) only.
+	UpdateWindow *UpdateWindow
+}
+
+// Binary is one Kubernetes file a node downloads (kubernetes.source binaries).
+type Binary struct {
+	Name   string
+	Path   string // where it is installed: the profile's kubernetes.binDir
+	URL    string
+	SHA256 string // empty: trusted by TLS only
 }
 
 // PKIFile is one file under /etc/kubernetes/pki.
@@ -101,6 +114,14 @@ func newClusterView(c *model.Cluster, b *secrets.Bundle) *clusterView {
 	}
 	cv.pki = append(cv.pki, PKIFile{"sa.key", "0600", b.ServiceAccount.Key}, PKIFile{"sa.pub", "0644", b.ServiceAccount.Pub})
 	cv.balancer = &Balancer{VRRPPassword: b.VRRPPassword}
+	if c.OS.Kubernetes.Source == osprofile.SourceBinaries {
+		for _, name := range c.OS.Kubernetes.Files {
+			cv.Binaries = append(cv.Binaries, Binary{
+				Name: name, Path: c.OS.Kubernetes.BinDir + "/" + name, SHA256: c.Binaries.SHA256[name],
+				URL: c.OS.BinaryURL(c.Binaries.BaseURL, c.Kubernetes.Version, osprofile.DefaultArch, name),
+			})
+		}
+	}
 	return cv
 }
 
@@ -137,6 +158,13 @@ func (cv *clusterView) forNode(n model.Node) (*View, error) {
 			return nil, err
 		}
 		v.RenewMarginDays, v.RenewSlot, v.RenewTime, v.RenewDelay = RenewMarginDays, slot, at, slot*RenewStaggerSeconds
+	}
+	if cv.Cluster.OS.Updates != "" && slices.Contains(cv.Cluster.Slots(), n.IP) {
+		w, err := updateWindow(cv.Cluster.Slots(), n.IP)
+		if err != nil {
+			return nil, err
+		}
+		v.UpdateWindow = w
 	}
 	if v.Role.AdminCredential && cv.Cluster.ManagementCredentials() {
 		kp, err := cv.bundle.NodeCredential(n.Name, model.ManagementGroup)

@@ -25,7 +25,7 @@ func TestKernelArgs(t *testing.T) {
 			[]string{"initrd=i.cpio.gz", "initrd=oem.cpio", "flatcar.first_boot=1", "ignition.config.url=U", "console=ttyS0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, KernelArgs(flatcar, tc.pxe, "U"))
+			assert.Equal(t, tc.want, KernelArgs(flatcar, tc.pxe, "B", "U"))
 		})
 	}
 }

@@ -58,7 +58,7 @@ func Export(dir, url string) (files []output.File, skipped []string, err error) 
 		if m.PXE != nil {
 			p.Boot.Kernel = m.PXE.KernelURL
 			p.Boot.Initrd = append([]string{}, m.PXE.InitrdURLs...)
-			p.Boot.Args = manifest.KernelArgs(osp, *m.PXE, url+"/ignition?mac=${mac:hexhyp}")
+			p.Boot.Args = manifest.KernelArgs(osp, *m.PXE, url, url+"/ignition?mac=${mac:hexhyp}")
 		}
 		g := Group{ID: id, Name: p.Name, Profile: id, Selector: map[string]string{"mac": n.MAC}}
 		pj, err := json.MarshalIndent(p, "", "  ")

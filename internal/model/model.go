@@ -45,6 +45,7 @@ type Cluster struct {
 	SSHKeys    []string
 	Images     Images
 	Sysext     Sysext
+	Binaries   Binaries
 	PXE        PXE
 	Snippets   []Snippet
 	Nodes      []Node
@@ -140,6 +141,13 @@ type Images struct {
 type Sysext struct {
 	BaseURL string // directory holding the profile's Kubernetes image
 	SHA256  string // lower-case hex of the image, checked by Ignition; empty: TLS only
+}
+
+// Binaries locates the Kubernetes binaries of a profile with kubernetes.source binaries (their
+// names and URL pattern come from the profile).
+type Binaries struct {
+	BaseURL string            // the {baseURL} of the profile's URL pattern
+	SHA256  map[string]string // file name -> lower-case hex, checked by Ignition; absent: TLS only
 }
 
 // Node is one machine.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -34,8 +35,14 @@ type Profile struct {
 	Defaults Defaults `yaml:"defaults"`
 	// Kubernetes says where the Kubernetes binaries come from.
 	Kubernetes Kubernetes `yaml:"kubernetes"`
-	// Network is how the layers configure the node network: networkd or networkmanager.
+	// Network is how the layers configure the node network: networkd or networkmanager. The
+	// shared node layer includes files/network-<network>.yaml, so the value picks a template.
 	Network string `yaml:"network"`
+	// Podman says whether Podman (and Quadlet) is built in or an opt-in sysext to enable.
+	Podman string `yaml:"podman"`
+	// Updates names the OS's update agent whose reboots ignigen coordinates (zincati), or is
+	// empty; the node layer includes files/updates-<updates>.yaml on control-plane and VIP nodes.
+	Updates string `yaml:"updates"`
 	// User is the OS's login user, which the configs give SSH keys and never create.
 	User    User `yaml:"user"`
 	SELinux bool `yaml:"selinux"`
@@ -54,6 +61,7 @@ type Boot struct {
 	// FirstBootArgs make the OS run Ignition on this boot (e.g. flatcar.first_boot=1).
 	FirstBootArgs []string `yaml:"firstBootArgs"`
 	// KernelArgs are further arguments every PXE boot of this OS needs (e.g. a live rootfs URL).
+	// {base} is replaced with the URL of the server the boot files come from (`ignigen serve`).
 	KernelArgs []string `yaml:"kernelArgs"`
 	// ConfigURLArg is the kernel argument that names the Ignition config's URL.
 	ConfigURLArg string `yaml:"configURLArg"`
@@ -64,15 +72,38 @@ type Defaults struct {
 	VMImage       string   `yaml:"vmImage"`
 	PXEKernelURL  string   `yaml:"pxeKernelURL"`
 	PXEInitrdURLs []string `yaml:"pxeInitrdURLs"`
-	SysextBaseURL string   `yaml:"sysextBaseURL"`
+	// SysextBaseURL is the default sysext.baseURL (source sysext).
+	SysextBaseURL string `yaml:"sysextBaseURL"`
+	// BinariesBaseURL is the default binaries.baseURL (source binaries).
+	BinariesBaseURL string `yaml:"binariesBaseURL"`
 }
 
-// Kubernetes locates the Kubernetes binaries: a sysext image named by Image, with {version}
-// (v1.X.Y) and {arch} (Arch's name for the node's architecture) filled in.
+// Kubernetes locates the Kubernetes binaries. Source sysext: a sysext image named by Image;
+// source binaries: each of Files downloaded from URL. {version} (v1.X.Y), {arch} (Arch's name
+// for the node's architecture), {name} (the file) and {baseURL} are filled in.
 type Kubernetes struct {
 	Source string            `yaml:"source"`
 	Image  string            `yaml:"image"`
+	Files  []string          `yaml:"files"`
+	URL    string            `yaml:"url"`
 	Arch   map[string]string `yaml:"arch"`
+	// BinDir is where kubeadm, kubelet and kubectl are on the node (units and scripts call them there).
+	BinDir string `yaml:"binDir"`
+}
+
+// Kubernetes sources.
+const (
+	SourceSysext   = "sysext"
+	SourceBinaries = "binaries"
+)
+
+// BinaryFiles are the files a profile with source binaries downloads.
+var BinaryFiles = []string{"kubeadm", "kubelet", "kubectl"}
+
+// BinaryURL is the download URL of the Kubernetes file name (source binaries).
+func (p *Profile) BinaryURL(baseURL, version, arch, name string) string {
+	r := strings.NewReplacer("{baseURL}", baseURL, "{version}", version, "{arch}", p.Kubernetes.Arch[arch], "{name}", name)
+	return r.Replace(p.Kubernetes.URL)
 }
 
 // User is the OS's login user.
@@ -92,9 +123,13 @@ func (p *Profile) SysextImage(version, arch string) string {
 }
 
 // BootArgs are the kernel arguments that make the OS apply the config at configURL on this
-// boot: the first-boot arguments, the OS's own, then the config URL.
-func (p *Profile) BootArgs(configURL string) []string {
-	out := append(append([]string{}, p.Boot.FirstBootArgs...), p.Boot.KernelArgs...)
+// boot: the first-boot arguments, the OS's own (with {base} replaced by base, the URL of the
+// server holding the boot files), then the config URL.
+func (p *Profile) BootArgs(base, configURL string) []string {
+	out := append([]string{}, p.Boot.FirstBootArgs...)
+	for _, a := range p.Boot.KernelArgs {
+		out = append(out, strings.ReplaceAll(a, "{base}", base))
+	}
 	return append(out, p.Boot.ConfigURLArg+"="+configURL)
 }
 
@@ -141,23 +176,46 @@ func (p *Profile) check(fsys fs.FS) error {
 	need("boot.configURLArg", p.Boot.ConfigURLArg)
 	need("defaults.vmImage", p.Defaults.VMImage)
 	need("defaults.pxeKernelURL", p.Defaults.PXEKernelURL)
-	need("defaults.sysextBaseURL", p.Defaults.SysextBaseURL)
 	need("user.name", p.User.Name)
+	need("kubernetes.binDir", p.Kubernetes.BinDir)
 	need("user.home", p.User.Home)
 	if len(p.Defaults.PXEInitrdURLs) == 0 {
 		errs = append(errs, errors.New("defaults.pxeInitrdURLs is empty"))
 	}
-	if p.Kubernetes.Source != "sysext" {
-		errs = append(errs, fmt.Errorf("kubernetes.source %q is not one ignigen knows (sysext)", p.Kubernetes.Source))
+	var pattern string
+	switch p.Kubernetes.Source {
+	case SourceSysext:
+		need("defaults.sysextBaseURL", p.Defaults.SysextBaseURL)
+		pattern = p.Kubernetes.Image
+		if !strings.Contains(pattern, "{version}") {
+			errs = append(errs, fmt.Errorf("kubernetes.image %q lacks {version}", pattern))
+		}
+	case SourceBinaries:
+		need("defaults.binariesBaseURL", p.Defaults.BinariesBaseURL)
+		pattern = p.Kubernetes.URL
+		for _, v := range []string{"{baseURL}", "{version}", "{name}"} {
+			if !strings.Contains(pattern, v) {
+				errs = append(errs, fmt.Errorf("kubernetes.url %q lacks %s", pattern, v))
+			}
+		}
+		// The topology's binaries.sha256 has a field for each of these, and only these.
+		if !slices.Equal(p.Kubernetes.Files, BinaryFiles) {
+			errs = append(errs, fmt.Errorf("kubernetes.files %v must be %v", p.Kubernetes.Files, BinaryFiles))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("kubernetes.source %q is not one ignigen knows (%s, %s)", p.Kubernetes.Source, SourceSysext, SourceBinaries))
 	}
-	if !strings.Contains(p.Kubernetes.Image, "{version}") {
-		errs = append(errs, fmt.Errorf("kubernetes.image %q lacks {version}", p.Kubernetes.Image))
-	}
-	if p.Kubernetes.Arch[DefaultArch] == "" && strings.Contains(p.Kubernetes.Image, "{arch}") {
+	if p.Kubernetes.Arch[DefaultArch] == "" && strings.Contains(pattern, "{arch}") {
 		errs = append(errs, fmt.Errorf("kubernetes.arch has no name for %s", DefaultArch))
 	}
 	if p.Network != "networkd" && p.Network != "networkmanager" {
 		errs = append(errs, fmt.Errorf("network %q is neither networkd nor networkmanager", p.Network))
+	}
+	if p.Podman != "builtin" && p.Podman != "sysext" {
+		errs = append(errs, fmt.Errorf("podman %q is neither builtin nor sysext", p.Podman))
+	}
+	if p.Updates != "" && p.Updates != "zincati" {
+		errs = append(errs, fmt.Errorf("updates %q is not an update agent ignigen coordinates (zincati, or empty)", p.Updates))
 	}
 	if p.TemplatesFrom == p.Name {
 		errs = append(errs, errors.New("templatesFrom names the profile itself"))

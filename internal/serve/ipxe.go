@@ -20,7 +20,7 @@ func Script(m build.Manifest, os *osprofile.Profile, n build.NodeSummary, base s
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!ipxe\n# ignigen: node %s (%s) of cluster %s\n", n.Name, n.Role, m.Cluster)
-	args := append([]string{abs(m.PXE.KernelURL)}, manifest.KernelArgs(os, *m.PXE, base+"/ignition?mac="+strings.ReplaceAll(n.MAC, ":", "-"))...)
+	args := append([]string{abs(m.PXE.KernelURL)}, manifest.KernelArgs(os, *m.PXE, base, base+"/ignition?mac="+strings.ReplaceAll(n.MAC, ":", "-"))...)
 	fmt.Fprintf(&b, "kernel %s\n", strings.Join(args, " "))
 	for _, u := range m.PXE.InitrdURLs {
 		fmt.Fprintf(&b, "initrd %s\n", abs(u))

@@ -57,6 +57,16 @@ func mustLoad(name string) *osprofile.Profile {
 // and messages; a topology with another profile gets that profile's.
 var (
 	DefaultSysextBaseURL = defaultOS.Defaults.SysextBaseURL
+	// DefaultBinariesBaseURL is the default of binaries.baseURL, from the embedded fcos profile.
+	DefaultBinariesBaseURL = mustLoad("fcos").Defaults.BinariesBaseURL
+	// EmbeddedProfiles are the profiles this binary carries.
+	EmbeddedProfiles = func() []string {
+		names, err := osprofile.Names(profiles.FS)
+		if err != nil {
+			panic(err)
+		}
+		return names
+	}()
 	DefaultVMImage       = defaultOS.Defaults.VMImage
 	// PXE (pxe section): paths on `ignigen serve --assets DIR`, so nothing comes from the internet.
 	DefaultPXEKernelURL = defaultOS.Defaults.PXEKernelURL

@@ -1,6 +1,10 @@
 package topology
 
-import "github.com/ignigen/ignigen/internal/model"
+import (
+	"strings"
+
+	"github.com/ignigen/ignigen/internal/model"
+)
 
 // fieldDoc describes one field of the topology types for the JSON Schema (`ignigen schema`).
 // Exactly one of Default, Required and NoDefault says what happens when the field is omitted;
@@ -26,6 +30,7 @@ var fieldDocs = map[string]fieldDoc{
 	"File.SSH":          {Desc: "Logins for user core on every node.", NoDefault: "no keys: nobody can log in (a warning)"},
 	"File.Images":       {Desc: "Container images run on the nodes, each pinned to a tag or digest (never latest, never without a tag).", NoDefault: "each field has its own default"},
 	"File.Sysext":       {Desc: "Where nodes download the Kubernetes system extension image.", NoDefault: "each field has its own default"},
+	"File.Binaries":     {Desc: "Where nodes download kubeadm, kubelet and kubectl, for a profile whose Kubernetes comes as plain binaries (fcos); ignored by sysext profiles (flatcar).", NoDefault: "each field has its own default"},
 	"File.VM":           {Desc: "libvirt/QEMU VMs: cluster.sh and NODE.virt-install.sh in the build output.", NoDefault: "each field has its own default"},
 	"File.PXE":          {Desc: "What `ignigen serve` puts in each node's iPXE script.", NoDefault: "each field has its own default"},
 	"File.Snippets":     {Desc: "Your own Butane files, merged as the last layer into the configs of the nodes they select.", NoDefault: "no snippets"},
@@ -33,7 +38,7 @@ var fieldDocs = map[string]fieldDoc{
 
 	"ClusterSpec.Name":        {Desc: "RFC 1123 label; kubeadm's clusterName; seeds the VRRP router ID.", Required: true},
 	"ClusterSpec.Initialized": {Desc: "true once the cluster exists: no node runs kubeadm init, every control-plane node joins (rebuilds after the first boot, so a re-provisioned node can never start a second cluster).", Default: false},
-	"ClusterSpec.Profile":     {Desc: "OS profile (the layer set under profiles/).", Default: DefaultProfile, Enum: []any{DefaultProfile}},
+	"ClusterSpec.Profile":     {Desc: "OS profile: a directory under profiles/ (embedded: " + strings.Join(EmbeddedProfiles, ", ") + "), or one in $IGNIGEN_PROFILE_PATH.", Default: DefaultProfile},
 
 	"KubernetesSpec.Version":       {Desc: "Kubernetes release as v1.MINOR.PATCH, v1.31 or later (kubeadm v1beta4).", Default: DefaultKubernetesVersion},
 	"KubernetesSpec.PodCIDR":       {Desc: "Pod network (IPv4 CIDR); must not overlap the service or node network.", Default: DefaultPodCIDR},
@@ -73,6 +78,12 @@ var fieldDocs = map[string]fieldDoc{
 
 	"SysextSpec.BaseURL": {Desc: "http(s) URL of the directory holding kubernetes-vX.Y.Z-x86-64.raw; mirror it for air-gapped sites.", Default: DefaultSysextBaseURL},
 	"SysextSpec.SHA256":  {Desc: "SHA-256 of the image (64 hex digits): Ignition refuses a download that does not match.", NoDefault: "none: the download is trusted by TLS only"},
+
+	"BinariesSpec.BaseURL":   {Desc: "http(s) URL the profile's download pattern starts with (fcos: BASE/vX.Y.Z/bin/linux/amd64/NAME, as the Kubernetes release publishes); mirror it for air-gapped sites.", Default: DefaultBinariesBaseURL},
+	"BinariesSpec.SHA256":    {Desc: "SHA-256 of each binary: Ignition refuses a download that does not match.", NoDefault: "none: the downloads are trusted by TLS only (a warning)"},
+	"BinariesSHA256.Kubeadm": {Desc: "SHA-256 of kubeadm (64 hex digits; the release's kubeadm.sha256).", NoDefault: "none"},
+	"BinariesSHA256.Kubelet": {Desc: "SHA-256 of kubelet (64 hex digits; the release's kubelet.sha256).", NoDefault: "none"},
+	"BinariesSHA256.Kubectl": {Desc: "SHA-256 of kubectl (64 hex digits; the release's kubectl.sha256).", NoDefault: "none"},
 
 	"NodeSpec.Name": {Desc: "RFC 1123 label, unique; the host name and Kubernetes node name.", Required: true},
 	"NodeSpec.Role": {Desc: "What the node runs.", Required: true, Enum: enumOf(model.Roles)},

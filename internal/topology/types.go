@@ -18,6 +18,7 @@ type File struct {
 	SSH          SSHSpec          `yaml:"ssh"`
 	Images       ImagesSpec       `yaml:"images"`
 	Sysext       SysextSpec       `yaml:"sysext"`
+	Binaries     BinariesSpec     `yaml:"binaries"`
 	VM           VMSpec           `yaml:"vm"`
 	PXE          PXESpec          `yaml:"pxe"`
 	Management   ManagementSpec   `yaml:"management"`
@@ -86,6 +87,24 @@ type ManagementSpec struct {
 type SysextSpec struct {
 	BaseURL string `yaml:"baseURL"`
 	SHA256  string `yaml:"sha256"`
+}
+
+// BinariesSpec locates the Kubernetes binaries of a profile whose kubernetes.source is binaries.
+type BinariesSpec struct {
+	BaseURL string         `yaml:"baseURL"`
+	SHA256  BinariesSHA256 `yaml:"sha256"`
+}
+
+// BinariesSHA256 are the digests of the three files such a profile downloads.
+type BinariesSHA256 struct {
+	Kubeadm string `yaml:"kubeadm"`
+	Kubelet string `yaml:"kubelet"`
+	Kubectl string `yaml:"kubectl"`
+}
+
+// byName lists the digests by file name, in the order kubeadm, kubelet, kubectl.
+func (s BinariesSHA256) byName() [][2]string {
+	return [][2]string{{"kubeadm", s.Kubeadm}, {"kubelet", s.Kubelet}, {"kubectl", s.Kubectl}}
 }
 
 type NodeSpec struct {

@@ -2,14 +2,12 @@ package topology
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ignigen/ignigen/internal/model"
-	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/report"
 )
 
@@ -78,15 +76,7 @@ func (v *validator) cluster(f *File) *model.Cluster {
 		CiliumCLI:  v.image("images.ciliumCLI", orDefault(f.Images.CiliumCLI, DefaultCiliumCLI)),
 		Helm:       v.image("images.helm", orDefault(f.Images.Helm, DefaultHelm)),
 	}
-	c.Sysext.BaseURL = strings.TrimRight(orDefault(f.Sysext.BaseURL, c.OS.Defaults.SysextBaseURL), "/")
-	image := c.OS.SysextImage(c.Kubernetes.Version, osprofile.DefaultArch)
-	if u, err := url.Parse(c.Sysext.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.errorf("sysext.baseURL", "give an http:// or https:// URL of a directory holding "+c.OS.SysextImage("vX.Y.Z", osprofile.DefaultArch), "sysext base URL %q is not an http(s) URL", c.Sysext.BaseURL)
-	}
-	c.Sysext.SHA256 = strings.ToLower(f.Sysext.SHA256)
-	if c.Sysext.SHA256 != "" && !sha256RE.MatchString(c.Sysext.SHA256) {
-		v.errorf("sysext.sha256", "give the 64 hex digits of `sha256sum "+image+"`, or omit it", "%q is not a SHA-256 digest", f.Sysext.SHA256)
-	}
+	v.kubernetesSource(f, c)
 	c.PXE = v.pxe(&f.PXE, c.OS)
 	c.Nodes = v.nodes(f.Nodes, c)
 	c.ReservedControlPlane, c.ReservedLoadBalancers = v.reserved(&f.ControlPlane, c)

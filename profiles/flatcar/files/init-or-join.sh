@@ -34,7 +34,7 @@ done
 if [[ -z $found ]]; then
   echo "init-or-join: no API server of the cluster CA answers at ${urls[*]}: initialising the cluster"
   [[ ${IGNIGEN_INIT_DRY_RUN:-} == 1 ]] && { echo "decision: init"; exit 0; }
-  exec /usr/bin/kubeadm init --config /etc/kubernetes/kubeadm/init.yaml
+  exec {{ .Cluster.OS.Kubernetes.BinDir }}/kubeadm init --config /etc/kubernetes/kubeadm/init.yaml
 fi
 
 echo "init-or-join: $found answers with a certificate of the cluster CA: the cluster exists, joining it as a control-plane node instead of kubeadm init"
@@ -42,7 +42,7 @@ echo "init-or-join: $found answers with a certificate of the cluster CA: the clu
 
 # Our own stale etcd member, found by its peer URL through etcd's JSON gateway on a peer.
 pki=/etc/kubernetes/pki/etcd
-/usr/bin/kubeadm init phase certs etcd-healthcheck-client --config /etc/kubernetes/kubeadm/init.yaml
+{{ .Cluster.OS.Kubernetes.BinDir }}/kubeadm init phase certs etcd-healthcheck-client --config /etc/kubernetes/kubeadm/init.yaml
 etcd() { curl --silent --show-error --fail --max-time 10 --cacert $pki/ca.crt --cert $pki/healthcheck-client.crt --key $pki/healthcheck-client.key -X POST "https://$1:2379/v3/cluster/member/$2" -d "$3"; }
 for peer in "${peers[@]}"; do
   members=$(etcd "$peer" list '{}') || continue
@@ -60,9 +60,9 @@ done
 # it is gone). The node asks as itself (system:node:NAME, a client certificate from the cluster
 # CA it holds, never written to disk outside $tmp): the Node authorizer lets it read its own Node.
 name={{ .Node.Name }}
-/usr/bin/kubeadm kubeconfig user --config /etc/kubernetes/kubeadm/init.yaml --client-name "system:node:$name" --org system:nodes >"$tmp/node.conf"
+{{ .Cluster.OS.Kubernetes.BinDir }}/kubeadm kubeconfig user --config /etc/kubernetes/kubeadm/init.yaml --client-name "system:node:$name" --org system:nodes >"$tmp/node.conf"
 for ((waited = 0; ; waited += 5)); do
-  ready=$(/usr/bin/kubectl --kubeconfig "$tmp/node.conf" --request-timeout=5s get node "$name" --ignore-not-found -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) || ready=unknown
+  ready=$({{ .Cluster.OS.Kubernetes.BinDir }}/kubectl --kubeconfig "$tmp/node.conf" --request-timeout=5s get node "$name" --ignore-not-found -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) || ready=unknown
   [[ $ready == True ]] || break
   if ((waited >= ${IGNIGEN_STALE_NODE_WAIT:-300})); then
     echo "init-or-join: the old Node $name is still Ready after ${waited}s; joining anyway (kubeadm will refuse: delete the Node or wait)"
@@ -75,4 +75,4 @@ done
 # The cluster has its CNI and RBAC from its first initialisation.
 mkdir -p /var/lib/ignigen
 touch /var/lib/ignigen/cilium-installed /var/lib/ignigen/management-rbac-applied
-exec /usr/bin/kubeadm join --config /etc/kubernetes/kubeadm/join.yaml
+exec {{ .Cluster.OS.Kubernetes.BinDir }}/kubeadm join --config /etc/kubernetes/kubeadm/join.yaml
