@@ -7,9 +7,9 @@ import (
 
 	"github.com/ignigen/ignigen/internal/build"
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/output"
 	"github.com/ignigen/ignigen/internal/plan"
-	"github.com/ignigen/ignigen/profiles"
 )
 
 func runBuild(env *Env, args []string) int {
@@ -35,7 +35,7 @@ func runBuild(env *Env, args []string) int {
 		return ExitFailed
 	}
 	defer tuneGC()()
-	res, err := build.Build(c, src.bundle, profiles.FS)
+	res, err := build.Build(c, src.bundle, osprofile.Roots())
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)
 		return ExitFailed

@@ -46,8 +46,8 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 	for _, d := range dirs {
 		for _, dir := range []string{"files", "layers"} {
 			entries, err := fs.ReadDir(fsys, path.Join(d, dir))
-			if errors.Is(err, fs.ErrNotExist) && d != name {
-				continue // shared/ has no layers; a profile may add only files
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // shared/ has no layers; a profile may add only files, or only layers (missingLayers tells)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("profile %q: %w", name, err)

@@ -40,7 +40,7 @@ type View struct {
 
 	SysextImage string   // kubernetes.source sysext: the image's file name
 	Binaries    []Binary // kubernetes.source binaries: the files to download
-	CACert      string // public: lets nodes verify the API behind the VIP
+	CACert      string   // public: lets nodes verify the API behind the VIP
 	CAHash      string
 	Token       string // nodes whose role joins (or creates the token) only
 	TokenTTL    string

@@ -67,7 +67,7 @@ var (
 		}
 		return names
 	}()
-	DefaultVMImage       = defaultOS.Defaults.VMImage
+	DefaultVMImage = defaultOS.Defaults.VMImage
 	// PXE (pxe section): paths on `ignigen serve --assets DIR`, so nothing comes from the internet.
 	DefaultPXEKernelURL = defaultOS.Defaults.PXEKernelURL
 	DefaultPXEInitrdURL = defaultOS.Defaults.PXEInitrdURLs[0]

@@ -44,7 +44,6 @@ func (v *validator) sysext(s *SysextSpec, c *model.Cluster) {
 // digest is trusted by TLS only, which is said once.
 func (v *validator) binaries(b *BinariesSpec, c *model.Cluster) {
 	c.Binaries.BaseURL = strings.TrimRight(orDefault(b.BaseURL, c.OS.Defaults.BinariesBaseURL), "/")
-	example := c.OS.BinaryURL(c.Binaries.BaseURL, c.Kubernetes.Version, osprofile.DefaultArch, "kubeadm")
 	if !httpURL(c.Binaries.BaseURL) {
 		v.errorf("binaries.baseURL", "give the http:// or https:// URL that "+c.OS.Kubernetes.URL+" is filled in with", "binaries base URL %q is not an http(s) URL", c.Binaries.BaseURL)
 	}
@@ -62,7 +61,8 @@ func (v *validator) binaries(b *BinariesSpec, c *model.Cluster) {
 		}
 	}
 	if len(missing) > 0 {
-		v.warnf("binaries.sha256", "give binaries.sha256."+missing[0]+" and the others (the release publishes a .sha256 next to each file, e.g. "+example+".sha256)", "no SHA-256 for %s: Ignition trusts those downloads by TLS only", strings.Join(missing, ", "))
+		example := c.OS.BinaryURL(c.Binaries.BaseURL, c.Kubernetes.Version, osprofile.DefaultArch, missing[0])
+		v.warnf("binaries.sha256", "give binaries.sha256."+strings.Join(missing, ", binaries.sha256.")+" (the release publishes a .sha256 next to each file, e.g. "+example+".sha256)", "no SHA-256 for %s: Ignition trusts those downloads by TLS only", strings.Join(missing, ", "))
 	}
 }
 
