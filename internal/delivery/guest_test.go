@@ -43,14 +43,25 @@ report() { # file
 }
 case $mode in
 fwcfg)
-  f=/sys/firmware/qemu_fw_cfg/by_name/opt/org.flatcar-linux/config/raw
-  cat $f > /tmp/config 2>/dev/null
+  # The key is the profile's fw_cfg key, which the test passes as ignigen.fwcfg=.
+  key=$(sed -n 's/.*ignigen\.fwcfg=\([^ ]*\).*/\1/p' /proc/cmdline)
+  cat /sys/firmware/qemu_fw_cfg/by_name/$key/raw > /tmp/config 2>/dev/null
   report /tmp/config "$(ls -R /sys/firmware/qemu_fw_cfg/by_name/opt 2>&1)"
   ;;
 net)
   ip link set lo up
   ip link set eth0 up
   udhcpc -i eth0 -q -n -t 20 -s /udhcpc.sh >/dev/null 2>&1 || echo "IGNIGEN-ERROR no DHCP lease"
+  echo "IGNIGEN-CMDLINE $(cat /proc/cmdline)"
+  # A live root file system named on the command line (Fedora CoreOS) must be fetchable too.
+  rootfs=$(sed -n 's/.*coreos\.live\.rootfs_url=\([^ ]*\).*/\1/p' /proc/cmdline)
+  if [ -n "$rootfs" ]; then
+    if wget -q -O /tmp/rootfs "$rootfs" 2>/dev/null; then
+      echo "IGNIGEN-ROOTFS $(sha256sum < /tmp/rootfs | cut -d' ' -f1) $(wc -c < /tmp/rootfs)"
+    else
+      echo "IGNIGEN-ROOTFS-ERROR wget $rootfs failed"
+    fi
+  fi
   url=$(sed -n 's/.*ignition\.config\.url=\([^ ]*\).*/\1/p' /proc/cmdline)
   wget -q -O /tmp/config "$url" 2>/dev/null
   report /tmp/config "wget $url failed"

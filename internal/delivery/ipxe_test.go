@@ -9,13 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ignigen/ignigen/internal/serve"
 	"github.com/ignigen/ignigen/internal/testkit"
-	"github.com/ignigen/ignigen/internal/topology"
 )
 
 // TestIPXE network-boots QEMU with Debian's iPXE ROM against `ignigen serve` on loopback (QEMU
@@ -25,19 +25,38 @@ import (
 func TestIPXE(t *testing.T) {
 	vmlinuz, modDir := kernel(t)
 	initrd := initramfs(t, modDir)
+	for i, pc := range profileCases {
+		t.Run(pc.profile, func(t *testing.T) { ipxeBoot(t, pc.profile, pc.topology, vmlinuz, initrd, i == 0) })
+	}
+}
+
+// rootfsName is the live root file system fcos's boot arguments name under {base}/assets.
+const rootfsName = "fedora-coreos-live-rootfs.x86_64.img"
+
+// ipxeBoot boots one cluster's init node by iPXE: its script, the profile's kernel arguments, its
+// config, and (fcos) the live root file system its arguments name. unknownMAC also boots a MAC the
+// topology does not know.
+func ipxeBoot(t *testing.T, profile, topoPath, vmlinuz, initrd string, unknownMAC bool) {
 	assets := t.TempDir()
 	copyFile(t, vmlinuz, filepath.Join(assets, "vmlinuz"), 0o644)
 	copyFile(t, initrd, filepath.Join(assets, "initrd.img"), 0o644)
+	rootfs := []byte("ignigen delivery test stand-in for " + rootfsName + "\n")
+	testkit.Must(t, os.WriteFile(filepath.Join(assets, rootfsName), rootfs, 0o644))
 
-	topo := strings.Replace(string(topology.Example), "\npxe:", "\npxe-was:", 1)
-	topo = strings.Replace(topo, "pxe-was:", `pxe:
+	// The test kernel and initramfs from `ignigen serve --assets`, whatever the topology's pxe says.
+	topo := regexp.MustCompile(`(?s)\npxe:.*?\n\n`).ReplaceAllString(string(topologySource(t, topoPath)), "\n")
+	topo = strings.Replace(topo, "\nnodes:", `
+pxe:
   kernelURL: /assets/vmlinuz
   initrdURLs: [/assets/initrd.img]
   extraArgs: [console=ttyS0, panic=-1, quiet, ignigen.test=net]
-pxe-was:`, 1)
-	topo = regexp.MustCompile(`(?s)pxe-was:.*?\n\n`).ReplaceAllString(topo, "")
+nodes:`, 1)
 	out, m := testkit.BuildSource(t, []byte(topo))
-
+	if got := orDefault(m.Profile, "flatcar"); got != profile {
+		t.Fatalf("built profile %q, want %q", got, profile)
+	}
+	osp, err := m.OS()
+	testkit.Must(t, err)
 	var log testkit.SyncBuffer
 	s, err := serve.New(serve.Options{Dir: out, AssetsDir: assets, Log: &log})
 	testkit.Must(t, err)
@@ -67,6 +86,29 @@ pxe-was:`, 1)
 	testkit.Must(t, err)
 	got, console := netboot(n.MAC, 5*time.Minute, nil)
 	expect(t, got, data, console)
+	// The kernel got the profile's boot arguments, {base} filled in with the server as the guest
+	// reaches it; a live root file system named there was fetched whole.
+	cmdline := regexp.MustCompile(`IGNIGEN-CMDLINE ([^\r\n]*)`).FindStringSubmatch(console)
+	if cmdline == nil {
+		t.Fatalf("guest printed no command line\n%s", testkit.LastBytes(console, 3000))
+	}
+	args := strings.Fields(cmdline[1])
+	base := fmt.Sprintf("http://10.0.2.2:%d", port)
+	for _, want := range osp.BootArgs(base, base+"/ignition?mac="+strings.ReplaceAll(n.MAC, ":", "-")) {
+		if !slices.Contains(args, want) {
+			t.Errorf("kernel command line lacks %s's %q: %s", profile, want, cmdline[1])
+		}
+	}
+	if strings.Contains(cmdline[1], "coreos.live.rootfs_url=") {
+		want := fmt.Sprintf("IGNIGEN-ROOTFS %s %d", sha(rootfs), len(rootfs))
+		if !strings.Contains(console, want) {
+			t.Errorf("guest did not fetch the live rootfs (want %q)\n%s", want, testkit.LastBytes(console, 3000))
+		}
+	}
+	t.Logf("%s kernel arguments: %s", profile, cmdline[1])
+	if !unknownMAC {
+		return
+	}
 	mac := strings.ReplaceAll(n.MAC, ":", "\\:")
 	for _, want := range []string{
 		`path="/ipxe" mac=` + mac + ` node=` + n.Name + ` status=200`,
@@ -100,4 +142,11 @@ pxe-was:`, 1)
 			t.Errorf("unknown MAC got an answer: %s", line)
 		}
 	}
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
