@@ -43,6 +43,7 @@ APT_PACKAGES=(
   qemu-system-x86 ipxe-qemu busybox-static cpio linux-image-amd64
   virtinst libvirt-clients qemu-utils
   wrk jq
+  network-manager
   gcc libc6-dev libblkid-dev
   mmdebstrap systemd-container libseccomp-dev pkg-config
 )

@@ -29,6 +29,7 @@ import (
 	"github.com/coreos/ignition/v2/config/v3_4/types"
 	"github.com/ignigen/ignigen/internal/ignfiles"
 	ignkubeconfig "github.com/ignigen/ignigen/internal/kubeconfig"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/testkit"
 	"gopkg.in/yaml.v3"
 )
@@ -62,11 +63,12 @@ func checkIgnitionValidate(t testing.TB, ign string) error {
 	return nil
 }
 
-// checkIgnitionApply applies ign with the real ignition binary to a fresh Flatcar-shaped root
+// checkIgnitionApply applies ign with the real ignition binary to a fresh root shaped like the
+// OS whose login user is u (Flatcar: core 500 in /home; Fedora CoreOS: core 1000 in /var/home)
 // (a WARNING or ERROR in Ignition's log fails too) and then checks the root against the config
 // (verifyApplied). It returns the root.
-func checkIgnitionApply(t testing.TB, ign string, remote func(url string) ([]byte, bool)) (string, error) {
-	root, log, err := testkit.ApplyErr(t, ign)
+func checkIgnitionApply(t testing.TB, ign string, u osprofile.User, remote func(url string) ([]byte, bool)) (string, error) {
+	root, log, err := testkit.ApplyErrAs(t, ign, u)
 	if err != nil {
 		return root, fmt.Errorf("ignition failed: %v\n%s", err, indent(problems(log)))
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/ignigen/ignigen/internal/build"
 	"github.com/ignigen/ignigen/internal/ignfiles"
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/testkit"
 	"github.com/ignigen/ignigen/internal/topology"
 )
@@ -187,7 +188,7 @@ type builtCase struct {
 func buildCase(t *testing.T, c exampleCase, srv *testkit.SysextServer) *builtCase {
 	b := &builtCase{exampleCase: c, Server: srv}
 	b.Orig, b.Manifest = testkit.Build(t, c.Topology, c.Secrets)
-	b.Test, _ = testkit.Build(t, testkit.WithSysextBaseURL(t, c.Topology, srv.URL), c.Secrets)
+	b.Test, _ = testkit.Build(t, testkit.WithDownloadsOn(t, c.Topology, c.Cluster, srv.URL), c.Secrets)
 	for _, n := range b.Manifest.Nodes {
 		if n.Phase == string(model.PhaseInit) {
 			b.Init = n
@@ -217,19 +218,37 @@ func buildCase(t *testing.T, c exampleCase, srv *testkit.SysextServer) *builtCas
 }
 
 // remote answers what Ignition must have written for a remote source: the stand-in the
-// loopback server serves for a sysext image URL.
+// loopback server serves for a sysext image or Kubernetes binary URL.
 func (b *builtCase) remote(url string) ([]byte, bool) {
 	name, ok := strings.CutPrefix(url, b.Server.URL+"/")
-	if !ok || strings.Contains(name, "/") {
+	if !ok {
 		return nil, false
 	}
 	return testkit.StandIn(name), true
 }
 
-// checkSubstitution proves the sysext base URL is the only difference between the configs
-// Ignition applies and the ones users get: after replacing the loopback URL with the real base
-// URL in the decoded test configs, both builds are equal, and the admin kubeconfig is identical.
+// downloadBase is the base URL the topology gives the Kubernetes downloads (sysext or binaries).
+func downloadBase(c *model.Cluster) string {
+	if c.OS.Kubernetes.Source == osprofile.SourceBinaries {
+		return c.Binaries.BaseURL
+	}
+	return c.Sysext.BaseURL
+}
+
+// checkSubstitution proves the download base URL (and, for binaries, the stand-ins' digests) is
+// the only difference between the configs Ignition applies and the ones users get: after
+// replacing the loopback URL with the real base URL and each stand-in digest with the
+// topology's in the decoded test configs, both builds are equal, and the admin kubeconfig is
+// identical.
 func checkSubstitution(b *builtCase) error {
+	base := downloadBase(b.Cluster)
+	pairs := []string{b.Server.URL, base}
+	if b.Cluster.OS.Kubernetes.Source == osprofile.SourceBinaries {
+		for name, sum := range testkit.BinaryDigests(b.Cluster, b.Server.URL) {
+			pairs = append(pairs, sum, b.Cluster.Binaries.SHA256[name])
+		}
+	}
+	undo := strings.NewReplacer(pairs...)
 	var errs []string
 	for _, n := range b.Manifest.Nodes {
 		orig, err := normalized(filepath.Join(b.Orig, n.File))
@@ -240,11 +259,11 @@ func checkSubstitution(b *builtCase) error {
 		if err != nil {
 			return err
 		}
-		if strings.Contains(orig, b.Cluster.Sysext.BaseURL) && !strings.Contains(test, b.Server.URL) {
+		if strings.Contains(orig, base) && !strings.Contains(test, b.Server.URL) {
 			errs = append(errs, n.File+": the loopback URL is not in the test build")
 		}
-		if strings.ReplaceAll(test, b.Server.URL, b.Cluster.Sysext.BaseURL) != orig {
-			errs = append(errs, n.File+": the test build differs from the real one by more than sysext.baseURL")
+		if undo.Replace(test) != orig {
+			errs = append(errs, n.File+": the test build differs from the real one by more than the download base URL and digests")
 		}
 	}
 	k1, _ := os.ReadFile(filepath.Join(b.Orig, build.KubeconfigFile))
@@ -314,12 +333,15 @@ func checkNode(t *testing.T, b *builtCase, n build.NodeSummary, kubeadm string) 
 	}
 
 	record(t, "ignition-validate", subject, checkIgnitionValidate(t, filepath.Join(b.Orig, n.File)))
-	root, err := checkIgnitionApply(t, filepath.Join(b.Test, n.File), b.remote)
+	root, err := checkIgnitionApply(t, filepath.Join(b.Test, n.File), b.Cluster.OS.User, b.remote)
 	if !record(t, "ignition-apply", subject, err) && (root == "" || !fileExists(filepath.Join(root, "etc/.ignition-result.json"))) {
 		return // nothing applied: the other checks would only repeat the failure
 	}
 	record(t, "node-secrets", subject, checkNodeSecrets(root, b.expectedSecrets(t, role)))
-	record(t, "role-files", subject, checkRoleFiles(root, spec, balances))
+	record(t, "role-files", subject, checkRoleFiles(root, b.Cluster, spec, balances))
+	if b.Cluster.OS.Network == "networkmanager" {
+		record(t, "nm-keyfile", subject, checkNMKeyfile(t, root, nmExpectFor(b.Cluster, node)))
+	}
 
 	if containers, _ := filepath.Glob(filepath.Join(root, "etc/containers/systemd/*.container")); balances || len(containers) > 0 {
 		services, err := checkQuadlet(t, root)
@@ -388,7 +410,7 @@ func checkNode(t *testing.T, b *builtCase, n build.NodeSummary, kubeadm string) 
 		record(t, "haproxy-backends", subject, checkBackends(root, b.Cluster))
 	}
 	if spec.Kubectl {
-		record(t, "node-kubeconfig", subject, checkNodeKubeconfig(t, filepath.Join(root, "home/core/.kube/config"),
+		record(t, "node-kubeconfig", subject, checkNodeKubeconfig(t, filepath.Join(root, nodeCredentialFile(b.Cluster)),
 			b.CACert, b.Manifest.Endpoint, spec.AdminCredential && b.Cluster.ManagementCredentials()))
 	}
 	if !spec.Kubernetes {

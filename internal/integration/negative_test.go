@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/testkit"
 )
 
@@ -39,7 +40,7 @@ func TestNegativeControls(t *testing.T) {
 	})
 	t.Run("ignition-apply", func(t *testing.T) {
 		in := negativeInput(t, "ignition-apply")
-		_, err := checkIgnitionApply(t, filepath.Join(in, "missing-owner.ign"), func(string) ([]byte, bool) { return nil, false })
+		_, err := checkIgnitionApply(t, filepath.Join(in, "missing-owner.ign"), osprofile.User{Name: "core", UID: testkit.CoreUID, Home: testkit.CoreHome}, func(string) ([]byte, bool) { return nil, false })
 		negative(t, "ignition-apply", dir+"ignition-apply/missing-owner.ign", err)
 	})
 	t.Run("ignition-apply-tampered", func(t *testing.T) {
@@ -140,6 +141,29 @@ func TestNegativeControls(t *testing.T) {
 		in := negativeInput(t, "admin-kubeconfig")
 		negative(t, "admin-kubeconfig", dir+"admin-kubeconfig/admin.kubeconfig",
 			checkAdminKubeconfig(t, filepath.Join(in, "admin.kubeconfig"), filepath.Join(in, "ca.crt"), ""))
+	})
+	t.Run("nm-keyfile", func(t *testing.T) {
+		want := nmExpect{Iface: "eth0", MAC: "52:54:00:00:00:32", Addr: netip.MustParsePrefix("192.168.122.32/24"),
+			Gateway: netip.MustParseAddr("192.168.122.1"), DNS: []netip.Addr{netip.MustParseAddr("192.168.122.1")}}
+		keyfile := "etc/NetworkManager/system-connections/eth0.nmconnection"
+		// The valid keyfile passes (so the broken ones fail for their fault alone); the same
+		// keyfile readable by all, and one with an invalid ipv4.method, must fail.
+		root := negativeInput(t, "nm-keyfile")
+		if err := os.Chmod(filepath.Join(root, keyfile), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := checkNMKeyfile(t, root, want); err != nil {
+			t.Fatalf("the control's valid keyfile fails: %v", err)
+		}
+		if err := os.Chmod(filepath.Join(root, keyfile), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		negative(t, "nm-keyfile", dir+"nm-keyfile/"+keyfile+" (mode 0644)", checkNMKeyfile(t, root, want))
+		root = negativeInput(t, "nm-keyfile-method")
+		if err := os.Chmod(filepath.Join(root, keyfile), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		negative(t, "nm-keyfile", dir+"nm-keyfile-method/"+keyfile, checkNMKeyfile(t, root, want))
 	})
 	t.Run("roles", func(t *testing.T) { negativeRoles(t) })
 }

@@ -27,8 +27,18 @@ import (
 // caKeyFiles are the private keys of the CA set (model.RoleSpec.CASet).
 var caKeyFiles = []string{"/etc/kubernetes/pki/ca.key", "/etc/kubernetes/pki/front-proxy-ca.key", "/etc/kubernetes/pki/etcd/ca.key", "/etc/kubernetes/pki/sa.key"}
 
-// nodeCredentialFile is where a management node's kubeconfig (and credential, if any) lives.
-const nodeCredentialFile = "/home/core/.kube/config"
+// nodeCredentialFile is where a management node's kubeconfig (and credential, if any) lives:
+// in the home of the OS's login user.
+func nodeCredentialFile(c *model.Cluster) string { return c.OS.User.Home + "/.kube/config" }
+
+// helmPath is where a management node's helm wrapper is, per profile: on Flatcar /opt/bin (in its
+// PATH), on Fedora CoreOS /usr/local/bin (/opt/bin is not in its PATH).
+func helmPath(c *model.Cluster) string {
+	if c.Profile == "flatcar" {
+		return "/opt/bin/helm"
+	}
+	return "/usr/local/bin/helm"
+}
 
 // secretSet is the secret material an applied root may hold: the files with a private key (PEM
 // or a kubeconfig's client-key-data) and whether the bootstrap token is anywhere on it.
@@ -60,7 +70,7 @@ func (b *builtCase) expectedSecrets(t *testing.T, r model.Role) secretSet {
 	case spec.CASet:
 		want.Keys = slices.Clone(caKeyFiles)
 	case spec.AdminCredential && b.Cluster.ManagementCredentials():
-		want.Keys = []string{nodeCredentialFile}
+		want.Keys = []string{nodeCredentialFile(b.Cluster)}
 	}
 	sort.Strings(want.Keys)
 	return want
@@ -120,25 +130,27 @@ type roleFile struct {
 	Has  func(spec model.RoleSpec, balances bool) bool
 }
 
-var roleFiles = []roleFile{
-	{"/etc/keepalived/keepalived.conf", func(_ model.RoleSpec, bal bool) bool { return bal }},
-	{"/etc/haproxy/haproxy.cfg", func(_ model.RoleSpec, bal bool) bool { return bal }},
-	{"/etc/containers/systemd/keepalived.container", func(_ model.RoleSpec, bal bool) bool { return bal }},
-	{"/etc/containers/systemd/haproxy.container", func(_ model.RoleSpec, bal bool) bool { return bal }},
-	{"/etc/sysctl.d/60-ignigen-nonlocal-bind.conf", func(_ model.RoleSpec, bal bool) bool { return bal }},
-	{"/etc/modules-load.d/kubernetes.conf", func(s model.RoleSpec, _ bool) bool { return s.Kubernetes }},
-	{"/etc/systemd/system/kubelet.service.d/20-ignigen-node-ip.conf", func(s model.RoleSpec, _ bool) bool { return s.Kubernetes }},
-	{"/etc/kubernetes/pki/ca.key", func(s model.RoleSpec, _ bool) bool { return s.CASet }},
-	{"/etc/ignigen/ca.crt", func(s model.RoleSpec, _ bool) bool { return s.Kubernetes || s.Kubectl }},
-	{nodeCredentialFile, func(s model.RoleSpec, _ bool) bool { return s.Kubectl }},
-	{"/opt/bin/helm", func(s model.RoleSpec, _ bool) bool { return s.Kubectl }},
+func roleFiles(c *model.Cluster) []roleFile {
+	return []roleFile{
+		{"/etc/keepalived/keepalived.conf", func(_ model.RoleSpec, bal bool) bool { return bal }},
+		{"/etc/haproxy/haproxy.cfg", func(_ model.RoleSpec, bal bool) bool { return bal }},
+		{"/etc/containers/systemd/keepalived.container", func(_ model.RoleSpec, bal bool) bool { return bal }},
+		{"/etc/containers/systemd/haproxy.container", func(_ model.RoleSpec, bal bool) bool { return bal }},
+		{"/etc/sysctl.d/60-ignigen-nonlocal-bind.conf", func(_ model.RoleSpec, bal bool) bool { return bal }},
+		{"/etc/modules-load.d/kubernetes.conf", func(s model.RoleSpec, _ bool) bool { return s.Kubernetes }},
+		{"/etc/systemd/system/kubelet.service.d/20-ignigen-node-ip.conf", func(s model.RoleSpec, _ bool) bool { return s.Kubernetes }},
+		{"/etc/kubernetes/pki/ca.key", func(s model.RoleSpec, _ bool) bool { return s.CASet }},
+		{"/etc/ignigen/ca.crt", func(s model.RoleSpec, _ bool) bool { return s.Kubernetes || s.Kubectl }},
+		{nodeCredentialFile(c), func(s model.RoleSpec, _ bool) bool { return s.Kubectl }},
+		{helmPath(c), func(s model.RoleSpec, _ bool) bool { return s.Kubectl }},
+	}
 }
 
 // checkRoleFiles: the applied root has each role file exactly when the role table says so, and
 // a kubeadm unit exactly when the node is a Kubernetes member.
-func checkRoleFiles(root string, spec model.RoleSpec, balances bool) error {
+func checkRoleFiles(root string, c *model.Cluster, spec model.RoleSpec, balances bool) error {
 	var errs []error
-	for _, f := range roleFiles {
+	for _, f := range roleFiles(c) {
 		want := f.Has(spec, balances)
 		if got := fileExists(filepath.Join(root, f.Path)); got != want {
 			errs = append(errs, fmt.Errorf("%s: present %v, the role table says %v for %s", f.Path, got, want, spec.Role))
@@ -278,9 +290,9 @@ func negativeRoles(t *testing.T) {
 		}
 	}
 	must("node-secrets", checkNodeSecrets(lb, b.expectedSecrets(t, model.LoadBalancer)))
-	must("role-files", checkRoleFiles(lb, lbSpec, true))
+	must("role-files", checkRoleFiles(lb, b.Cluster, lbSpec, true))
 	must("haproxy-backends", checkBackends(lb, b.Cluster))
-	kubeconfig := filepath.Join(mgmt, strings.TrimPrefix(nodeCredentialFile, "/"))
+	kubeconfig := filepath.Join(mgmt, strings.TrimPrefix(nodeCredentialFile(b.Cluster), "/"))
 	must("node-kubeconfig", checkNodeKubeconfig(t, kubeconfig, b.CACert, b.Manifest.Endpoint, true))
 	must("no-units", checkNoUnits(t, mgmt))
 	must("no-presets", checkNoPresets(lb))
@@ -302,8 +314,8 @@ func negativeRoles(t *testing.T) {
 
 	// role-files: a load-balancer root is no control-plane node; a control-plane root of an
 	// external cluster is no balancer.
-	negative(t, "role-files", subject(model.LoadBalancer, "checked as a control-plane node"), checkRoleFiles(lb, model.ControlPlane.Spec(), false))
-	negative(t, "role-files", subject(model.ControlPlane, "checked as a balancing node"), checkRoleFiles(cp, model.ControlPlane.Spec(), true))
+	negative(t, "role-files", subject(model.LoadBalancer, "checked as a control-plane node"), checkRoleFiles(lb, b.Cluster, model.ControlPlane.Spec(), false))
+	negative(t, "role-files", subject(model.ControlPlane, "checked as a balancing node"), checkRoleFiles(cp, b.Cluster, model.ControlPlane.Spec(), true))
 
 	// haproxy-backends: one API server dropped from the backend.
 	cfgPath := filepath.Join(lb, "etc/haproxy/haproxy.cfg")

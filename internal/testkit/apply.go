@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ignigen/ignigen/internal/osprofile"
 )
 
 // Flatcar's login user; ignigen's configs add SSH keys to it and never create it.
@@ -20,25 +22,43 @@ const (
 // writes anything: the account databases with root and core, core's home, and the merged-/usr
 // layout (bin, sbin, lib are links into /usr).
 func NewFlatcarRoot(root string) error {
-	for _, d := range []string{"etc", "usr/bin", "usr/sbin", "usr/lib", "opt", "var", "run", "root", "home/core"} {
+	return NewOSRoot(root, osprofile.User{Name: "core", UID: CoreUID, Home: CoreHome})
+}
+
+// NewOSRoot is NewFlatcarRoot for any OS's login user (a profile's user: name, uid = gid, home).
+// A home under /var/home means an ostree system such as Fedora CoreOS: /home is a link to
+// var/home and /usr/local one to ../var/usrlocal, so files written there land in /var as on
+// the real OS (where /usr is read-only).
+func NewOSRoot(root string, u osprofile.User) error {
+	dirs := []string{"etc", "usr/bin", "usr/sbin", "usr/lib", "opt", "var", "run", "root", strings.TrimPrefix(u.Home, "/")}
+	ostree := strings.HasPrefix(u.Home, "/var/home/")
+	if ostree {
+		dirs = append(dirs, "var/usrlocal/bin")
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return err
 		}
 	}
-	for _, l := range []string{"bin", "sbin", "lib"} {
-		if err := os.Symlink("usr/"+l, filepath.Join(root, l)); err != nil {
+	links := [][2]string{{"bin", "usr/bin"}, {"sbin", "usr/sbin"}, {"lib", "usr/lib"}}
+	if ostree {
+		links = append(links, [2]string{"home", "var/home"}, [2]string{"usr/local", "../var/usrlocal"})
+	}
+	for _, l := range links {
+		if err := os.Symlink(l[1], filepath.Join(root, l[0])); err != nil {
 			return err
 		}
 	}
+	id := fmt.Sprint(u.UID)
 	files := []struct {
 		path string
 		mode os.FileMode
 		data string
 	}{
-		{"etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/bash\ncore:x:500:500:Flatcar Admin:/home/core:/bin/bash\n"},
-		{"etc/group", 0o644, "root:x:0:\nwheel:x:10:root,core\ndocker:x:233:core\nsudo:x:150:core\ncore:x:500:\n"},
-		{"etc/shadow", 0o640, "root:*:19000:0:99999:7:::\ncore:*:19000:0:99999:7:::\n"},
-		{"etc/gshadow", 0o640, "root:::\nwheel:::root,core\ndocker:::core\nsudo:::core\ncore:::\n"},
+		{"etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/bash\n" + u.Name + ":x:" + id + ":" + id + ":Admin:" + u.Home + ":/bin/bash\n"},
+		{"etc/group", 0o644, "root:x:0:\nwheel:x:10:root," + u.Name + "\ndocker:x:233:" + u.Name + "\nsudo:x:150:" + u.Name + "\n" + u.Name + ":x:" + id + ":\n"},
+		{"etc/shadow", 0o640, "root:*:19000:0:99999:7:::\n" + u.Name + ":*:19000:0:99999:7:::\n"},
+		{"etc/gshadow", 0o640, "root:::\nwheel:::root," + u.Name + "\ndocker:::" + u.Name + "\nsudo:::" + u.Name + "\n" + u.Name + ":::\n"},
 	}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(root, f.path), []byte(f.data), f.mode); err != nil {
@@ -48,7 +68,7 @@ func NewFlatcarRoot(root string) error {
 	if err := os.Chmod(filepath.Join(root, "root"), 0o700); err != nil {
 		return err
 	}
-	return os.Chown(filepath.Join(root, "home/core"), CoreUID, CoreGID)
+	return os.Chown(filepath.Join(root, u.Home), u.UID, u.UID)
 }
 
 // Apply makes a Flatcar-shaped scratch root under t.TempDir(), applies the Ignition config at
@@ -67,6 +87,22 @@ func Apply(t testing.TB, ignPath string) string {
 // ApplyErr is Apply returning Ignition's log and error instead of failing the test.
 func ApplyErr(t testing.TB, ignPath string) (root, log string, err error) {
 	t.Helper()
+	return ApplyErrAs(t, ignPath, osprofile.User{Name: "core", UID: CoreUID, Home: CoreHome})
+}
+
+// ApplyAs is Apply to a root shaped for the OS whose login user is u (NewOSRoot).
+func ApplyAs(t testing.TB, ignPath string, u osprofile.User) string {
+	t.Helper()
+	root, log, err := ApplyErrAs(t, ignPath, u)
+	if err != nil {
+		t.Fatalf("testkit: applying %s: %v\n%s", ignPath, err, log)
+	}
+	return root
+}
+
+// ApplyErrAs is ApplyErr to a root shaped for the OS whose login user is u (NewOSRoot).
+func ApplyErrAs(t testing.TB, ignPath string, u osprofile.User) (root, log string, err error) {
+	t.Helper()
 	ignition := Tool(t, "ignition")
 	abs, err := filepath.Abs(ignPath)
 	if err != nil {
@@ -81,7 +117,7 @@ func ApplyErr(t testing.TB, ignPath string) (root, log string, err error) {
 		}
 	}
 	root = filepath.Join(base, "root")
-	if err := NewFlatcarRoot(root); err != nil {
+	if err := NewOSRoot(root, u); err != nil {
 		return "", "", err
 	}
 	// Ignition's own state (config cache, neednet flag, state file) stays out of the root, as in

@@ -2,6 +2,8 @@ package testkit
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -9,11 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/ignigen/ignigen/internal/build"
 	"github.com/ignigen/ignigen/internal/cli"
+	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"gopkg.in/yaml.v3"
 )
 
@@ -76,6 +81,71 @@ func WithSysextBaseURL(t testing.TB, topology, url string) string {
 	return p
 }
 
+// WithDownloadsOn is WithSysextBaseURL for any profile: for one whose Kubernetes comes as
+// binaries (fcos) it sets binaries.baseURL to url and binaries.sha256 to the digests of the
+// stand-ins the SysextServer serves for them, so Ignition's verification passes on loopback.
+func WithDownloadsOn(t testing.TB, topology string, c *model.Cluster, url string) string {
+	t.Helper()
+	if c.OS.Kubernetes.Source != osprofile.SourceBinaries {
+		return WithSysextBaseURL(t, topology, url)
+	}
+	set := [][]string{{url, "binaries", "baseURL"}}
+	for name, sum := range BinaryDigests(c, url) {
+		set = append(set, []string{sum, "binaries", "sha256", name})
+	}
+	return withValues(t, topology, set)
+}
+
+// BinaryDigests are the SHA-256 digests (hex) of the stand-ins served at url for c's Kubernetes
+// binaries, by file name.
+func BinaryDigests(c *model.Cluster, url string) map[string]string {
+	out := map[string]string{}
+	for _, name := range c.OS.Kubernetes.Files {
+		rel := strings.TrimPrefix(c.OS.BinaryURL(url, c.Kubernetes.Version, osprofile.DefaultArch, name), url+"/")
+		sum := sha256.Sum256(StandIn(rel))
+		out[name] = hex.EncodeToString(sum[:])
+	}
+	return out
+}
+
+// withValues writes a copy of the topology file with each {value, key, key...} set (mappings
+// created as needed) into a temporary directory and returns its path.
+func withValues(t testing.TB, topology string, set [][]string) string {
+	t.Helper()
+	data, err := os.ReadFile(topology)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || doc.Kind != yaml.DocumentNode || doc.Content[0].Kind != yaml.MappingNode {
+		t.Fatalf("testkit: %s is not a YAML mapping: %v", topology, err)
+	}
+	for _, kv := range set {
+		m := doc.Content[0]
+		for i, key := range kv[1:] {
+			v := MapValue(m, key)
+			if v == nil {
+				v = &yaml.Node{Kind: yaml.MappingNode}
+				if i == len(kv)-2 {
+					v = &yaml.Node{Kind: yaml.ScalarNode}
+				}
+				m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
+			}
+			m = v
+		}
+		m.Value, m.Tag, m.Style = kv[0], "!!str", 0
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), filepath.Base(topology))
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // MapValue returns the value of key in a YAML mapping node, or nil.
 func MapValue(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
@@ -99,10 +169,18 @@ type SysextServer struct {
 	requests []string
 }
 
-var sysextName = regexp.MustCompile(`^/(kubernetes-v[0-9]+\.[0-9]+\.[0-9]+-x86-64\.raw)$`)
+// sysextName matches a Flatcar sysext image; binaryName a Kubernetes release binary (fcos).
+var (
+	sysextName = regexp.MustCompile(`^/(kubernetes-v[0-9]+\.[0-9]+\.[0-9]+-x86-64\.raw)$`)
+	binaryName = regexp.MustCompile(`^/(v[0-9]+\.[0-9]+\.[0-9]+/bin/linux/amd64/(kubeadm|kubelet|kubectl))$`)
+)
 
-// StandIn is the body served for a sysext image: not an image, a recognisable marker.
+// StandIn is the body served for a download (a sysext image, or a binary at a path below the
+// base URL): not the real file, a recognisable marker.
 func StandIn(name string) []byte {
+	if strings.Contains(name, "/") {
+		return []byte(fmt.Sprintf("ignigen integration test stand-in for the Kubernetes binary %s\n", name))
+	}
 	return []byte(fmt.Sprintf("ignigen integration test stand-in for the Flatcar sysext image %s\n", name))
 }
 
@@ -119,6 +197,9 @@ func ServeSysext(t testing.TB) *SysextServer {
 		s.requests = append(s.requests, r.Method+" "+r.URL.Path)
 		s.mu.Unlock()
 		m := sysextName.FindStringSubmatch(r.URL.Path)
+		if m == nil {
+			m = binaryName.FindStringSubmatch(r.URL.Path)
+		}
 		if m == nil || r.Method != http.MethodGet {
 			http.NotFound(w, r)
 			return
