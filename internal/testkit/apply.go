@@ -26,14 +26,16 @@ func NewFlatcarRoot(root string) error {
 }
 
 // NewOSRoot is NewFlatcarRoot for any OS's login user (a profile's user: name, uid = gid, home).
-// A home under /var/home means an ostree system such as Fedora CoreOS: /home is a link to
-// var/home and /usr/local one to ../var/usrlocal, so files written there land in /var as on
+// A home under /var/home means an ostree system such as Fedora CoreOS: /home, /opt and /usr/local
+// are links to var/home, var/opt and ../var/usrlocal, so files written there land in /var as on
 // the real OS (where /usr is read-only).
 func NewOSRoot(root string, u osprofile.User) error {
-	dirs := []string{"etc", "usr/bin", "usr/sbin", "usr/lib", "opt", "var", "run", "root", strings.TrimPrefix(u.Home, "/")}
 	ostree := strings.HasPrefix(u.Home, "/var/home/")
+	dirs := []string{"etc", "usr/bin", "usr/sbin", "usr/lib", "var", "run", "root", strings.TrimPrefix(u.Home, "/")}
 	if ostree {
-		dirs = append(dirs, "var/usrlocal/bin")
+		dirs = append(dirs, "var/opt", "var/usrlocal/bin")
+	} else {
+		dirs = append(dirs, "opt")
 	}
 	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -42,7 +44,7 @@ func NewOSRoot(root string, u osprofile.User) error {
 	}
 	links := [][2]string{{"bin", "usr/bin"}, {"sbin", "usr/sbin"}, {"lib", "usr/lib"}}
 	if ostree {
-		links = append(links, [2]string{"home", "var/home"}, [2]string{"usr/local", "../var/usrlocal"})
+		links = append(links, [2]string{"home", "var/home"}, [2]string{"opt", "var/opt"}, [2]string{"usr/local", "../var/usrlocal"})
 	}
 	for _, l := range links {
 		if err := os.Symlink(l[1], filepath.Join(root, l[0])); err != nil {
