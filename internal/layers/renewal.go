@@ -26,6 +26,9 @@ func renewSchedule(slots []netip.Addr, ip netip.Addr) (slot int, hhmm string, er
 	if slot < 0 {
 		return 0, "", fmt.Errorf("renewal schedule: %s is not a control-plane slot", ip)
 	}
-	minutes := (2*60 + slot*180 + (slot/8)*20) % (24 * 60)
+	minutes := renewMinute(slot)
 	return slot, fmt.Sprintf("%02d:%02d", minutes/60, minutes%60), nil
 }
+
+// renewMinute is the minute of the day (UTC) at which slot checks its certificates.
+func renewMinute(slot int) int { return (2*60 + slot*180 + (slot/8)*20) % (24 * 60) }

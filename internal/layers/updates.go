@@ -8,7 +8,7 @@ import (
 
 // UpdateWindow is when the OS's update agent may reboot a node to finish an update (zincati's
 // periodic strategy): one weekly window per slot, so that no two control-plane or VIP nodes
-// ever reboot for an update at once and none reboots while another renews its certificates.
+// ever reboot for an update at once.
 type UpdateWindow struct {
 	Slot          int    // the node's index among the cluster's slots
 	Day           string // the weekday, as zincati reads it ("Mon")
@@ -28,8 +28,9 @@ var weekdays = []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
 
 // updateWindow is the weekly update window of the node at ip: its slot (model.Cluster.Slots,
 // address order) picks the weekday (slot mod 7), and the window opens an hour after the slot's
-// daily certificate check (renewSchedule), so a node's reboot never meets another node's
-// certificate restarts, and adding a node at a reserved address moves no running node's window.
+// daily certificate check (renewSchedule), so (up to eight slots) a node's reboot never meets
+// another node's certificate restarts; adding a node at a reserved address moves no running
+// node's window.
 func updateWindow(slots []netip.Addr, ip netip.Addr) (*UpdateWindow, error) {
 	slot := slices.Index(slots, ip)
 	if slot < 0 {
@@ -44,6 +45,5 @@ func updateWindow(slots []netip.Addr, ip netip.Addr) (*UpdateWindow, error) {
 
 // weekMinute is the minute of the week (Monday 00:00 UTC = 0) the slot's window opens.
 func weekMinute(slot int) int {
-	renew := (2*60 + slot*180 + (slot/8)*20) % (24 * 60) // renewSchedule's time of day
-	return ((slot%7)*1440 + renew + 60) % (7 * 1440)
+	return ((slot%7)*1440 + renewMinute(slot) + 60) % (7 * 1440)
 }
