@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ignigen/ignigen/internal/model"
@@ -48,7 +49,9 @@ func TestNegativeControls(t *testing.T) {
 		// a real control-plane config, damage the root, check again.
 		srv := testkit.ServeSysext(t)
 		// A stacked cluster: its control-plane nodes also carry haproxy.cfg.
-		b := buildCase(t, exampleWhere(t, func(c *model.Cluster) bool { return !c.ExternalLB }), srv)
+		b := buildCase(t, exampleWhere(t, func(c *model.Cluster) bool {
+			return !c.ExternalLB && c.OS.Kubernetes.Source == osprofile.SourceSysext
+		}), srv)
 		var cp string
 		for _, n := range b.Manifest.Nodes {
 			if n.Role == string(model.ControlPlane) {
@@ -92,6 +95,37 @@ func TestNegativeControls(t *testing.T) {
 			}
 			negative(t, "ignition-apply", fmt.Sprintf("%s/%s (%s)", b.Name, cp, tc.what), verifyApplied(root, raw, b.remote))
 		}
+	})
+	t.Run("ignition-apply-digest", func(t *testing.T) {
+		// A binary whose download does not match its binaries.sha256 must stop Ignition: the
+		// kubelet given kubeadm's digest.
+		srv := testkit.ServeSysext(t)
+		c := exampleWhere(t, func(c *model.Cluster) bool { return c.OS.Kubernetes.Source == osprofile.SourceBinaries })
+		topo := testkit.WithDownloadsOn(t, c.Topology, c.Cluster, srv.URL)
+		sums := testkit.BinaryDigests(c.Cluster, srv.URL)
+		raw, err := os.ReadFile(topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(topo, []byte(strings.Replace(string(raw), sums["kubelet"], sums["kubeadm"], 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, m := testkit.Build(t, topo, c.Secrets)
+		var worker string
+		for _, n := range m.Nodes {
+			if n.Role == string(model.Worker) {
+				worker = n.File
+			}
+		}
+		remote := func(url string) ([]byte, bool) {
+			name, ok := strings.CutPrefix(url, srv.URL+"/")
+			return testkit.StandIn(name), ok
+		}
+		_, err = checkIgnitionApply(t, filepath.Join(out, worker), c.Cluster.OS.User, remote)
+		if err != nil && !strings.Contains(err.Error(), "hash") {
+			t.Errorf("Ignition failed, but not on the digest: %v", err)
+		}
+		negative(t, "ignition-apply", c.Name+"/"+worker+" (kubelet with kubeadm's digest)", err)
 	})
 	t.Run("quadlet", func(t *testing.T) {
 		_, err := checkQuadlet(t, negativeInput(t, "quadlet"))

@@ -18,6 +18,16 @@ func TestRoundTrip(t *testing.T) {
 	assert.Equal(t, want, *got)
 }
 
+// TestNoCredential: a kubeconfig whose user holds no credential (a management node's when the
+// topology asks for none) parses, with no certificate and no key.
+func TestNoCredential(t *testing.T) {
+	data, err := Marshal("lab", "operator", Credentials{Server: "https://x", CA: []byte("ca")})
+	require.NoError(t, err)
+	got, err := Parse(data)
+	require.NoError(t, err)
+	assert.Equal(t, Credentials{Server: "https://x", CA: []byte("ca")}, *got)
+}
+
 func TestParseErrors(t *testing.T) {
 	good, err := Marshal("lab", "admin", Credentials{Server: "https://x", CA: []byte("c"), Cert: []byte("c"), Key: []byte("k")})
 	require.NoError(t, err)
@@ -26,6 +36,7 @@ func TestParseErrors(t *testing.T) {
 		{"user missing", "  - name: admin@lab\n    user:", "  - name: someone\n    user:", "not found"},
 		{"bad base64", "client-key-data: aw==", "client-key-data: '!!'", "client-key-data"},
 		{"no server", "server: https://x", "server: ''", "no server"},
+		{"key without certificate", "client-certificate-data: Yw==", "client-certificate-data: ''", "client-certificate-data: empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(string(good), tc.from, tc.to, 1)
