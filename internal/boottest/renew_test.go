@@ -28,7 +28,7 @@ var renewed = []struct{ name, file, ca, pod string }{
 	{"scheduler.conf", "scheduler.conf", "pki/ca", "kube-scheduler"},
 }
 
-// certRenewal runs on an assembled cluster (TestBootOrder's: no boot of its own): on the init
+// certRenewal runs on an assembled cluster (TestBoot's: no boot of its own): on the init
 // node (real systemd, kubelet, containerd, static pods), three of kubeadm's certificates are
 // re-issued to expire in 10 days. Starting renew-certs.service, as its timer does, must renew
 // exactly those with the node's kubeadm and restart etcd, kube-apiserver and kube-scheduler
