@@ -28,6 +28,9 @@ type Compiler struct {
 	merged     sync.Map // joined layer hashes -> types.Config
 	shapes     sync.Map // hash of a stack rendered with placeholders -> *shape
 
+	renderMu sync.Mutex
+	renders  map[string][]placeholderText // stackKey -> placeholder stacks rendered (skeleton.go)
+
 	stacks   map[string]int // stackKey -> how many of the cluster's nodes have that stack
 	ordinary bool           // tests: compile every node without skeletons, to compare
 }

@@ -83,7 +83,7 @@ func (c *Compiler) fromSkeleton(n model.Node, v *View, stack []stackEntry, srcs 
 		pv.Node.MAC = placeholder.MAC
 		pairs = append(pairs, placeholder.MAC, n.MAC)
 	}
-	psrcs, err := c.render(stack, &pv)
+	psrcs, err := c.placeholderRender(c.stackKey(n), stack, &pv)
 	if err != nil {
 		return nil, false
 	}
@@ -112,6 +112,44 @@ func (c *Compiler) fromSkeleton(n model.Node, v *View, stack []stackEntry, srcs 
 	out, err = sh.sk.fill(fill)
 	return out, err == nil
 }
+
+// placeholderRender is render(stack, pv), remembered: a template is a function of its view
+// (include, indent and quote read nothing else), so nodes with the same stack whose placeholder
+// views are deeply equal (workers differing only in name, address and MAC) render the same text,
+// and the per-node cost of the placeholder stack is one comparison instead of a second render.
+func (c *Compiler) placeholderRender(key string, stack []stackEntry, pv *View) ([][]byte, error) {
+	c.renderMu.Lock()
+	for _, r := range c.renders[key] {
+		if reflect.DeepEqual(r.view, pv) {
+			c.renderMu.Unlock()
+			return r.srcs, nil
+		}
+	}
+	c.renderMu.Unlock()
+	srcs, err := c.render(stack, pv)
+	if err != nil {
+		return nil, err
+	}
+	c.renderMu.Lock()
+	defer c.renderMu.Unlock()
+	if c.renders == nil {
+		c.renders = map[string][]placeholderText{}
+	}
+	// A few views per stack: nodes whose views all differ (per-node settings) cost no more
+	// than a few comparisons each.
+	if len(c.renders[key]) < maxRendersPerStack {
+		c.renders[key] = append(c.renders[key], placeholderText{view: pv, srcs: srcs})
+	}
+	return srcs, nil
+}
+
+// placeholderText is one remembered placeholder stack and the view it was rendered from.
+type placeholderText struct {
+	view *View
+	srcs [][]byte
+}
+
+const maxRendersPerStack = 4
 
 // newSkeleton flattens a placeholder stack, and checks it against the ordinary compilation of
 // one real node (srcs); it returns nil if the shape cannot be a skeleton, and that node's config.
