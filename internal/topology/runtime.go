@@ -67,7 +67,7 @@ func (v *validator) unknownRuntime(name string, os *osprofile.Profile) {
 		list += " or " + strings.Join(have[1:], ", ")
 	}
 	if others := profilesRunning(name); len(others) > 0 {
-		v.errorf("kubernetes.runtime", list+"; "+name+" runs on "+strings.Join(others, ", "),
+		v.errorf("kubernetes.runtime", list+"; "+name+" runs on OS profile "+strings.Join(others, ", "),
 			"OS profile %s cannot run container runtime %q", os.Name, name)
 		return
 	}
