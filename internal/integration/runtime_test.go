@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,7 +22,8 @@ import (
 // sees the runtime's unit enabled and every unit the profile masks for it masked; every built-in
 // sysext it replaces is masked (/etc/extensions/NAME.raw -> /dev/null); a sysext runtime's
 // /etc/extensions link points at its image, which holds the served bytes; no other runtime's
-// sysext is linked; and each kubeadm configuration names the runtime's CRI socket.
+// sysext is linked, nor is a sysext masked that only another runtime replaces; and each kubeadm
+// configuration names the runtime's CRI socket.
 func checkRuntime(t testing.TB, root string, prof *osprofile.Profile, rt model.Runtime, remote func(string) []byte, kubeadmConfigs []string) error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -48,7 +50,16 @@ func checkRuntime(t testing.TB, root string, prof *osprofile.Profile, rt model.R
 	}
 	for _, name := range prof.RuntimeNames() {
 		other, _ := prof.Runtime(name)
-		if name == rt.Name || other.Sysext == nil {
+		if name == rt.Name {
+			continue
+		}
+		// What another runtime masks, this one may need: it stays unmasked.
+		for _, s := range other.Mask.Sysexts {
+			if target, err := os.Readlink(filepath.Join(root, "etc/extensions", s+".raw")); err == nil && target == "/dev/null" && !slices.Contains(rt.Mask.Sysexts, s) {
+				bad("/etc/extensions/%s.raw: masked, although the runtime is %s", s, rt.Name)
+			}
+		}
+		if other.Sysext == nil {
 			continue
 		}
 		if _, err := os.Lstat(filepath.Join(root, "etc/extensions", other.Sysext.Name+".raw")); err == nil {
