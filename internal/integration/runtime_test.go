@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -147,10 +148,36 @@ func negativeRuntime(t *testing.T) {
 		negative(t, "runtime", fmt.Sprintf("%s/%s (%s)", b.Name, worker, tc.what), checkRuntime(t, root, b.Cluster.OS, rt, served, configs))
 	}
 
+	// The masks without overwrite: the Flatcar-shaped root has the built-in sysexts' links, as
+	// Flatcar has, so Ignition must refuse to replace them.
+	raw, err := os.ReadFile(filepath.Join(b.Test, worker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	flipped := 0
+	for _, l := range cfg["storage"].(map[string]any)["links"].([]any) {
+		if link := l.(map[string]any); link["overwrite"] == true {
+			link["overwrite"], flipped = false, flipped+1
+		}
+	}
+	if flipped == 0 {
+		t.Fatal("the CRI-O worker config overwrites no link")
+	}
+	noOverwrite := filepath.Join(t.TempDir(), worker)
+	if data, err := json.Marshal(cfg); err != nil || os.WriteFile(noOverwrite, data, 0o644) != nil {
+		t.Fatalf("writing %s: %v", noOverwrite, err)
+	}
+	_, err = checkIgnitionApply(t, noOverwrite, b.remote)
+	negative(t, "ignition-apply", fmt.Sprintf("%s/%s (masks without overwrite)", b.Name, worker), err)
+
 	// A digest that is not the image's: Ignition must fail the files stage.
 	topo := withRuntimeSHA256(t, testkit.WithSysextBaseURL(t, ex.Topology, srv.URL), strings.Repeat("0", 64))
 	out, _ := testkit.Build(t, topo, ex.Secrets)
-	_, err := checkIgnitionApply(t, filepath.Join(out, worker), b.remote)
+	_, err = checkIgnitionApply(t, filepath.Join(out, worker), b.remote)
 	negative(t, "ignition-apply", fmt.Sprintf("%s/%s (sysext.runtimeSHA256 not the image's)", b.Name, worker), err)
 }
 
