@@ -16,7 +16,7 @@ const (
 	CoreHome = "/home/core"
 )
 
-// FlatcarBuiltinSysexts are the system extensions in Flatcar's own image (since release 3760).
+// FlatcarBuiltinSysexts are the system extensions in Flatcar's own image (flatcar/scripts#1216).
 var FlatcarBuiltinSysexts = []string{"containerd-flatcar", "docker-flatcar"}
 
 // NewFlatcarRoot creates the parts of a Flatcar root that Ignition's files stage reads before it
