@@ -34,6 +34,8 @@ type Profile struct {
 	Defaults Defaults `yaml:"defaults"`
 	// Kubernetes says where the Kubernetes binaries come from.
 	Kubernetes Kubernetes `yaml:"kubernetes"`
+	// Runtimes are the container runtimes the OS can run and its default (runtime.go).
+	Runtimes Runtimes `yaml:"runtimes"`
 	// Network is how the layers configure the node network: networkd or networkmanager.
 	Network string `yaml:"network"`
 	// User is the OS's login user, which the configs give SSH keys and never create.
@@ -158,6 +160,9 @@ func (p *Profile) check(fsys fs.FS) error {
 	}
 	if p.Network != "networkd" && p.Network != "networkmanager" {
 		errs = append(errs, fmt.Errorf("network %q is neither networkd nor networkmanager", p.Network))
+	}
+	if err := p.checkRuntimes(); err != nil {
+		errs = append(errs, err)
 	}
 	if p.TemplatesFrom == p.Name {
 		errs = append(errs, errors.New("templatesFrom names the profile itself"))

@@ -16,9 +16,12 @@ const (
 	CoreHome = "/home/core"
 )
 
+// FlatcarBuiltinSysexts are the system extensions in Flatcar's own image (flatcar/scripts#1216).
+var FlatcarBuiltinSysexts = []string{"containerd-flatcar", "docker-flatcar"}
+
 // NewFlatcarRoot creates the parts of a Flatcar root that Ignition's files stage reads before it
 // writes anything: the account databases with root and core, core's home, and the merged-/usr
-// layout (bin, sbin, lib are links into /usr).
+// layout (bin, sbin, lib are links into /usr), and the links of the built-in sysexts.
 func NewFlatcarRoot(root string) error {
 	for _, d := range []string{"etc", "usr/bin", "usr/sbin", "usr/lib", "opt", "var", "run", "root", "home/core"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -42,6 +45,16 @@ func NewFlatcarRoot(root string) error {
 	}
 	for _, f := range files {
 		if err := os.WriteFile(filepath.Join(root, f.path), []byte(f.data), f.mode); err != nil {
+			return err
+		}
+	}
+	// The built-in containerd and Docker sysexts, linked from /etc/extensions as Flatcar's image
+	// build does: a config that masks them must overwrite these links.
+	if err := os.MkdirAll(filepath.Join(root, "etc/extensions"), 0o755); err != nil {
+		return err
+	}
+	for _, name := range FlatcarBuiltinSysexts {
+		if err := os.Symlink("/usr/share/flatcar/"+name+".raw", filepath.Join(root, "etc/extensions", name+".raw")); err != nil {
 			return err
 		}
 	}

@@ -89,8 +89,9 @@ func MapValue(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// SysextServer serves stand-ins for the Flatcar sysext-bakery's Kubernetes images on a
-// loopback port: GET /kubernetes-vX.Y.Z-x86-64.raw answers StandIn(name); anything else is 404.
+// SysextServer serves stand-ins for the Flatcar sysext-bakery's images on a loopback port: GET
+// /kubernetes-vX.Y.Z-x86-64.raw (or crio-vX.Y.Z-x86-64.raw, the CRI-O runtime's) answers
+// StandIn(name); anything else is 404.
 // It stops at the end of the test.
 type SysextServer struct {
 	URL string // base URL, no trailing slash
@@ -99,7 +100,7 @@ type SysextServer struct {
 	requests []string
 }
 
-var sysextName = regexp.MustCompile(`^/(kubernetes-v[0-9]+\.[0-9]+\.[0-9]+-x86-64\.raw)$`)
+var sysextName = regexp.MustCompile(`^/((?:kubernetes|crio)-v[0-9]+\.[0-9]+\.[0-9]+-x86-64\.raw)$`)
 
 // StandIn is the body served for a sysext image: not an image, a recognisable marker.
 func StandIn(name string) []byte {
