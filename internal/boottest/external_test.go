@@ -20,7 +20,7 @@ import (
 
 // TestBootExternal boots testdata/external-lb, the unstacked topology: two load-balancer nodes
 // hold the VIP and run HAProxy in front of three control-plane nodes, a management node (kubectl,
-// its own client certificate) and two workers. Power-on in TestBootOrder's order (everything else
+// its own client certificate) and two workers. Power-on in init-last order (everything else
 // first, the init node 20 s later and last): one boot proves both. Then the VIP-holding
 // load-balancer loses power and the API must answer through the other one, losing no write.
 func TestBootExternal(t *testing.T) {

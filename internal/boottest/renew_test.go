@@ -3,11 +3,8 @@
 package boottest
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +25,7 @@ var renewed = []struct{ name, file, ca, pod string }{
 	{"scheduler.conf", "scheduler.conf", "pki/ca", "kube-scheduler"},
 }
 
-// certRenewal runs on an assembled cluster (TestBootOrder's: no boot of its own): on the init
+// certRenewal runs on an assembled cluster (TestBoot's: no boot of its own): on the init
 // node (real systemd, kubelet, containerd, static pods), three of kubeadm's certificates are
 // re-issued to expire in 10 days. Starting renew-certs.service, as its timer does, must renew
 // exactly those with the node's kubeadm and restart etcd, kube-apiserver and kube-scheduler
@@ -80,7 +77,7 @@ func (c *cluster) certRenewal(t *testing.T) {
 	}
 	logf("ignigen certs before renewal (exit non-zero, as it must):\n%s", out)
 
-	hashes := hashTree(t, k8s)
+	hashes := testkit.HashTree(t, k8s)
 	logf("starting renew-certs.service on %s", n.name)
 	start := time.Now()
 	journal := runRenew(t, n)
@@ -104,7 +101,7 @@ func (c *cluster) certRenewal(t *testing.T) {
 			t.Errorf("boottest: renew-certs did not restart %s", p)
 		}
 	}
-	if got := changedFiles(hashes, hashTree(t, k8s)); !slices.Equal(got, wantFiles) {
+	if got := testkit.ChangedFiles(hashes, testkit.HashTree(t, k8s)); !slices.Equal(got, wantFiles) {
 		t.Errorf("boottest: renew-certs changed %v, want exactly %v (manifests back byte for byte)", got, wantFiles)
 	}
 	for _, s := range renewed {
@@ -128,12 +125,12 @@ func (c *cluster) certRenewal(t *testing.T) {
 	}
 
 	// Negative control: everything is fresh now; a second run must leave files and pods alone.
-	hashes, before = hashTree(t, k8s), after
+	hashes, before = testkit.HashTree(t, k8s), after
 	journal = runRenew(t, n)
 	if !strings.Contains(journal, "nothing renewed") {
 		t.Errorf("boottest: second renew-certs run did not say it renewed nothing:\n%s", journal)
 	}
-	if got := changedFiles(hashes, hashTree(t, k8s)); len(got) > 0 {
+	if got := testkit.ChangedFiles(hashes, testkit.HashTree(t, k8s)); len(got) > 0 {
 		t.Errorf("boottest: second renew-certs run changed %v", got)
 	}
 	time.Sleep(5 * time.Second)
@@ -190,46 +187,6 @@ func restartedPods(before, after map[string]string) []string {
 	for p, id := range before {
 		if after[p] != id {
 			out = append(out, p)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// hashTree maps every regular file under dir (relative path) to its SHA-256.
-func hashTree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		sum := sha256.Sum256(data)
-		out[rel] = hex.EncodeToString(sum[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// changedFiles lists, sorted, the files added, removed or changed between two hashTrees.
-func changedFiles(a, b map[string]string) []string {
-	var out []string
-	for k, v := range a {
-		if b[k] != v {
-			out = append(out, k)
-		}
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			out = append(out, k)
 		}
 	}
 	slices.Sort(out)

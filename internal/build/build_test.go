@@ -30,7 +30,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/<case>/golden from the current output")
 
 // goldenCases are the example clusters under testdata/ with a test-only secrets fixture.
-var goldenCases = []string{"flatcar-ha", "single-cp", "five-cp", "external-lb", "fcos-ha"}
+var goldenCases = []string{"flatcar-ha", "single-cp", "five-cp", "external-lb", "flatcar-crio", "fcos-ha"}
 
 type buildCase struct {
 	dir     string

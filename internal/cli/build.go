@@ -34,7 +34,7 @@ func runBuild(env *Env, args []string) int {
 		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)
 		return ExitFailed
 	}
-	defer tuneGC()()
+	defer tuneGC(len(c.Nodes))()
 	res, err := build.Build(c, src.bundle, osprofile.Roots())
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)

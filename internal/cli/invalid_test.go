@@ -21,6 +21,9 @@ var update = flag.Bool("update", false, "rewrite testdata/invalid/*.golden from 
 // compares its stderr with the case's .golden file, then checks `ignigen build` of the same
 // file leaves an existing output directory exactly as it was. Cases named warn-* are valid:
 // they print warnings and exit 0.
+//
+// A case whose leading comments hold "# env: NAME=VALUE" lines runs with those variables set,
+// e.g. IGNIGEN_PROFILE_PATH for a test-only profile.
 func TestInvalidCorpus(t *testing.T) {
 	t.Chdir("../..") // golden files name the topology as testdata/invalid/NAME.yaml
 	// testdata/invalid/snippets holds the Butane files some cases name.
@@ -44,6 +47,7 @@ func TestInvalidCorpus(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			valid := strings.HasPrefix(name, "warn-")
 			golden := strings.TrimSuffix(path, ".yaml") + ".golden"
+			setCaseEnv(t, path)
 
 			res := run("validate", path)
 			if *update {
@@ -83,5 +87,21 @@ func TestInvalidCorpus(t *testing.T) {
 			assert.Empty(t, res.stdout)
 			assert.Equal(t, before, tree(t, parent), "the output directory and everything beside it are untouched")
 		})
+	}
+}
+
+// setCaseEnv sets the variables a case names in its leading "# env: NAME=VALUE" comments.
+func setCaseEnv(t *testing.T, path string) {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			return
+		}
+		if kv, ok := strings.CutPrefix(line, "# env: "); ok {
+			k, v, found := strings.Cut(kv, "=")
+			require.True(t, found, "%s: %q is not NAME=VALUE", path, kv)
+			t.Setenv(k, v)
+		}
 	}
 }

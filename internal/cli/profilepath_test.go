@@ -63,4 +63,5 @@ func TestFilesOnlyProfile(t *testing.T) {
 	assert.NotNil(t, ignfiles.Find(files, "/etc/systemd/network/00-eth0.network"), "network: networkd picks the networkd template")
 	assert.Nil(t, ignfiles.Find(files, "/etc/NetworkManager/system-connections/eth0.nmconnection"))
 	assert.Nil(t, ignfiles.Find(files, "/etc/zincati/config.d/55-ignigen-updates-strategy.toml"), "no update agent in the data, no zincati file")
+	assert.NotNil(t, ignfiles.Find(files, "/etc/containerd/config.toml"), "its runtime data names a configuration file")
 }

@@ -421,6 +421,11 @@ func checkNode(t *testing.T, b *builtCase, n build.NodeSummary, kubeadm string) 
 	if isInit {
 		cfg = "etc/kubernetes/kubeadm/init.yaml"
 	}
+	runtimeCfgs := []string{cfg}
+	if isInit {
+		runtimeCfgs = append(runtimeCfgs, "etc/kubernetes/kubeadm/join.yaml")
+	}
+	record(t, "runtime", subject+" ("+b.Cluster.Runtime.Name+")", checkRuntime(t, root, b.Cluster.OS, b.Cluster.Runtime, testkit.StandIn, runtimeCfgs))
 	err = checkKubeadmValidate(kubeadm, filepath.Join(root, cfg))
 	record(t, "kubeadm-validate", subject+" ("+path.Base(cfg)+")", err)
 	if isInit {

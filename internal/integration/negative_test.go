@@ -158,6 +158,7 @@ func TestNegativeControls(t *testing.T) {
 	t.Run("kubeadm-validate", func(t *testing.T) {
 		in := negativeInput(t, "kubeadm-validate")
 		negative(t, "kubeadm-validate", dir+"kubeadm-validate/join.yaml", checkKubeadmValidate(kubeadm, filepath.Join(in, "join.yaml")))
+		negative(t, "kubeadm-validate", dir+"kubeadm-validate/cri-socket.yaml", checkKubeadmValidate(kubeadm, filepath.Join(in, "cri-socket.yaml")))
 	})
 	t.Run("kubeadm-certs", func(t *testing.T) {
 		root := negativeInput(t, "kubeadm-certs")
@@ -200,4 +201,5 @@ func TestNegativeControls(t *testing.T) {
 		negative(t, "nm-keyfile", dir+"nm-keyfile-method/"+keyfile, checkNMKeyfile(t, root, want))
 	})
 	t.Run("roles", func(t *testing.T) { negativeRoles(t) })
+	t.Run("runtime", func(t *testing.T) { negativeRuntime(t) })
 }

@@ -7,11 +7,8 @@ package integration
 // ones re-issued with a short lifetime are renewed (and only those).
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -63,12 +60,12 @@ func TestRenewCerts(t *testing.T) {
 	}
 
 	// Negative control: fresh certificates. Nothing may change, and the script says so.
-	before := hashTree(t, k8s)
+	before := testkit.HashTree(t, k8s)
 	r := renew()
 	if r.Err != nil || !strings.Contains(r.Stdout, "nothing renewed") {
 		t.Fatalf("%s", fail(r, "renew-certs on fresh certificates"))
 	}
-	if diff := changed(before, hashTree(t, k8s)); len(diff) > 0 {
+	if diff := testkit.ChangedFiles(before, testkit.HashTree(t, k8s)); len(diff) > 0 {
 		t.Fatalf("renew-certs changed %v although every certificate was fresh\n%s", diff, r.Output())
 	}
 	fmt.Printf("PASS renew-certs fresh certificates left alone (%d files, hashes unchanged)\n", len(before))
@@ -83,7 +80,7 @@ func TestRenewCerts(t *testing.T) {
 			t.Fatalf("%s now expires %v, want %v", s.file, got.NotAfter, deadline)
 		}
 	}
-	before = hashTree(t, k8s)
+	before = testkit.HashTree(t, k8s)
 	r = renew()
 	if r.Err != nil {
 		t.Fatalf("%s", fail(r, "renew-certs on short-lived certificates"))
@@ -102,7 +99,7 @@ func TestRenewCerts(t *testing.T) {
 		t.Errorf("renew-certs output lacks %q", want)
 	}
 	slices.Sort(wantChanged)
-	if got := changed(before, hashTree(t, k8s)); !slices.Equal(got, wantChanged) {
+	if got := testkit.ChangedFiles(before, testkit.HashTree(t, k8s)); !slices.Equal(got, wantChanged) {
 		t.Errorf("renew-certs changed %v, want exactly %v", got, wantChanged)
 	}
 	openssl := testkit.HostTool(t, "openssl")
@@ -134,46 +131,6 @@ func TestRenewCerts(t *testing.T) {
 		t.Errorf("%s", fail(r, "kubeadm certs check-expiration after renewal"))
 	}
 	fmt.Printf("PASS renew-certs renewed exactly %v with the real kubeadm\n", names)
-}
-
-// hashTree maps every regular file under dir (relative path) to its SHA-256.
-func hashTree(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		sum := sha256.Sum256(data)
-		out[rel] = hex.EncodeToString(sum[:])
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// changed lists, sorted, the files added, removed or changed between two hashTrees.
-func changed(a, b map[string]string) []string {
-	var out []string
-	for k, v := range a {
-		if b[k] != v {
-			out = append(out, k)
-		}
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // leaf reads a certificate (or a kubeconfig's client certificate) under k8s.

@@ -24,9 +24,12 @@ type Compiler struct {
 	cluster *model.Cluster
 	shared  *clusterView
 
-	translated sync.Map // sha256 of rendered Butane -> types.Config
+	translated sync.Map // sha256 of rendered Butane -> *translation
 	merged     sync.Map // joined layer hashes -> types.Config
 	shapes     sync.Map // hash of a stack rendered with placeholders -> *shape
+
+	renderMu sync.Mutex
+	renders  map[string][]placeholderText // stackKey -> placeholder stacks rendered (skeleton.go)
 
 	stacks   map[string]int // stackKey -> how many of the cluster's nodes have that stack
 	ordinary bool           // tests: compile every node without skeletons, to compare
@@ -140,10 +143,23 @@ func (c *Compiler) stack(n model.Node) []stackEntry {
 	return out
 }
 
+// translate gives the Ignition config of one rendered layer. Each distinct text is translated
+// once per build: a worker that needs a text another is translating waits for it.
 func (c *Compiler) translate(layer string, src []byte, sum [32]byte) (types.Config, error) {
-	if t, ok := c.translated.Load(sum); ok {
-		return t.(types.Config), nil
-	}
+	e, _ := c.translated.LoadOrStore(sum, &translation{})
+	t := e.(*translation)
+	t.once.Do(func() { t.cfg, t.err = c.translateNew(layer, src) })
+	return t.cfg, t.err
+}
+
+// translation is one layer text's translation, made once.
+type translation struct {
+	once sync.Once
+	cfg  types.Config
+	err  error
+}
+
+func (c *Compiler) translateNew(layer string, src []byte) (types.Config, error) {
 	opts := common.TranslateBytesOptions{TranslateOptions: common.TranslateOptions{NoResourceAutoCompression: true}, Raw: true}
 	// The document's own variant/version picks the translator, so a profile for another OS
 	// (fcos 1.5.0, say) needs no code; every layer must land on Ignition 3.4.0 to be merged.
@@ -159,7 +175,6 @@ func (c *Compiler) translate(layer string, src []byte, sum [32]byte) (types.Conf
 	if cfg.Ignition.Version != types.MaxVersion.String() {
 		return types.Config{}, fmt.Errorf("layer %s of profile %s translates to Ignition %s; layers must use a Butane version that gives %s (flatcar 1.1.0, fcos 1.5.0)", layer, c.Profile.Name, cfg.Ignition.Version, types.MaxVersion)
 	}
-	c.translated.Store(sum, cfg)
 	return cfg, nil
 }
 

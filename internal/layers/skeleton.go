@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	cjson "github.com/clarketm/json"
 	baseutil "github.com/coreos/ignition/v2/butane/base/util"
 	"github.com/coreos/ignition/v2/config/v3_4/types"
 	"github.com/coreos/ignition/v2/config/validate"
@@ -43,6 +45,11 @@ type skeleton struct {
 	texts   []string // their decoded contents
 	units   []int    // units whose contents hold one
 	dropins [][2]int // unit, drop-in
+
+	// The skeleton's JSON cut at the strings a node fills in: segs[0], slot order[0]'s string,
+	// segs[1], ... Slots are numbered files, then units, then drop-ins. nil: marshal each node.
+	segs  [][]byte
+	order []int
 }
 
 // shape is the build's record of one placeholder stack: a skeleton once a third node has it.
@@ -83,7 +90,7 @@ func (c *Compiler) fromSkeleton(n model.Node, v *View, stack []stackEntry, srcs 
 		pv.Node.MAC = placeholder.MAC
 		pairs = append(pairs, placeholder.MAC, n.MAC)
 	}
-	psrcs, err := c.render(stack, &pv)
+	psrcs, err := c.placeholderRender(c.stackKey(n), stack, &pv)
 	if err != nil {
 		return nil, false
 	}
@@ -113,6 +120,44 @@ func (c *Compiler) fromSkeleton(n model.Node, v *View, stack []stackEntry, srcs 
 	return out, err == nil
 }
 
+// placeholderRender is render(stack, pv), remembered: a template is a function of its view
+// (include, indent and quote read nothing else), so nodes with the same stack whose placeholder
+// views are deeply equal (workers differing only in name, address and MAC) render the same text,
+// and the per-node cost of the placeholder stack is one comparison instead of a second render.
+func (c *Compiler) placeholderRender(key string, stack []stackEntry, pv *View) ([][]byte, error) {
+	c.renderMu.Lock()
+	for _, r := range c.renders[key] {
+		if reflect.DeepEqual(r.view, pv) {
+			c.renderMu.Unlock()
+			return r.srcs, nil
+		}
+	}
+	c.renderMu.Unlock()
+	srcs, err := c.render(stack, pv)
+	if err != nil {
+		return nil, err
+	}
+	c.renderMu.Lock()
+	defer c.renderMu.Unlock()
+	if c.renders == nil {
+		c.renders = map[string][]placeholderText{}
+	}
+	// A few views per stack: nodes whose views all differ (per-node settings) cost no more
+	// than a few comparisons each.
+	if len(c.renders[key]) < maxRendersPerStack {
+		c.renders[key] = append(c.renders[key], placeholderText{view: pv, srcs: srcs})
+	}
+	return srcs, nil
+}
+
+// placeholderText is one remembered placeholder stack and the view it was rendered from.
+type placeholderText struct {
+	view *View
+	srcs [][]byte
+}
+
+const maxRendersPerStack = 4
+
 // newSkeleton flattens a placeholder stack, and checks it against the ordinary compilation of
 // one real node (srcs); it returns nil if the shape cannot be a skeleton, and that node's config.
 func (c *Compiler) newSkeleton(stack []stackEntry, psrcs, srcs [][]byte, fill *strings.Replacer) (*skeleton, []byte) {
@@ -135,8 +180,13 @@ func (c *Compiler) newSkeleton(stack []stackEntry, psrcs, srcs [][]byte, fill *s
 	if sk == nil {
 		return nil, want
 	}
-	if got, err := sk.fill(fill); err != nil || !bytes.Equal(got, want) {
+	if got, err := sk.fillConfig(fill); err != nil || !bytes.Equal(got, want) {
 		return nil, want
+	}
+	if sk.cut(); sk.segs != nil {
+		if got, err := sk.fill(fill); err != nil || !bytes.Equal(got, want) {
+			sk.segs = nil // both ways must give the ordinary bytes
+		}
 	}
 	return sk, want
 }
@@ -182,8 +232,127 @@ func analyze(cfg types.Config) *skeleton {
 	return sk
 }
 
+// cut prepares segs: the skeleton marshalled with a marker string in every slot, split at the
+// markers. A node's bytes are then the segments joined by its own strings, each encoded as the
+// marshaller encodes a string (indenting never changes a string's bytes). Without markers that
+// each occur exactly once, segs stays nil and fill marshals the whole config.
+func (sk *skeleton) cut() {
+	cfg := sk.cfg
+	var markers []string
+	mark := func() *string {
+		m := fmt.Sprintf("ignigen-slot-marker-7d1c0b9e-%d", len(markers))
+		markers = append(markers, m)
+		return &m
+	}
+	cfg.Storage.Files = slices.Clone(cfg.Storage.Files)
+	for _, i := range sk.files {
+		cfg.Storage.Files[i].Contents.Source = mark()
+	}
+	cfg.Systemd.Units = slices.Clone(cfg.Systemd.Units)
+	for _, i := range sk.units {
+		cfg.Systemd.Units[i].Contents = mark()
+	}
+	for _, d := range sk.dropins {
+		u := &cfg.Systemd.Units[d[0]]
+		u.Dropins = slices.Clone(u.Dropins)
+		u.Dropins[d[1]].Contents = mark()
+	}
+	out, err := marshal(dropEmptyCompression(cfg))
+	if err != nil {
+		return
+	}
+	type at struct{ pos, slot int }
+	var found []at
+	for k, m := range markers {
+		q := []byte(`"` + m + `"`)
+		if bytes.Count(out, q) != 1 || bytes.Count(out, []byte(m)) != 1 {
+			return
+		}
+		found = append(found, at{bytes.Index(out, q), k})
+	}
+	slices.SortFunc(found, func(a, b at) int { return a.pos - b.pos })
+	prev := 0
+	for _, f := range found {
+		sk.segs = append(sk.segs, out[prev:f.pos])
+		sk.order = append(sk.order, f.slot)
+		prev = f.pos + len(markers[f.slot]) + 2
+	}
+	sk.segs = append(sk.segs, out[prev:])
+}
+
 // fill is the skeleton with one node's values: the same bytes finish gives for that node.
 func (sk *skeleton) fill(r *strings.Replacer) ([]byte, error) {
+	if sk.segs == nil {
+		return sk.fillConfig(r)
+	}
+	slots := make([]string, 0, len(sk.files)+len(sk.units)+len(sk.dropins))
+	for k, i := range sk.files {
+		src, _, err := baseutil.MakeDataURL([]byte(r.Replace(sk.texts[k])), nil, false)
+		if err != nil {
+			return nil, err
+		}
+		f := sk.cfg.Storage.Files[i]
+		f.Contents.Source = &src
+		if err := valid(f); err != nil {
+			return nil, err
+		}
+		slots = append(slots, src)
+	}
+	// Units as the whole-config check sees them: contents and drop-ins filled.
+	filled := map[int]*types.Unit{}
+	unit := func(i int) *types.Unit {
+		if u, ok := filled[i]; ok {
+			return u
+		}
+		u := sk.cfg.Systemd.Units[i]
+		u.Dropins = slices.Clone(u.Dropins)
+		filled[i] = &u
+		return &u
+	}
+	for _, i := range sk.units {
+		s := r.Replace(*sk.cfg.Systemd.Units[i].Contents)
+		unit(i).Contents = &s
+		slots = append(slots, s)
+	}
+	for _, d := range sk.dropins {
+		s := r.Replace(*sk.cfg.Systemd.Units[d[0]].Dropins[d[1]].Contents)
+		unit(d[0]).Dropins[d[1]].Contents = &s
+		slots = append(slots, s)
+	}
+	for _, u := range filled {
+		if err := valid(*u); err != nil {
+			return nil, err
+		}
+	}
+	var b bytes.Buffer
+	b.Grow(sk.size(slots))
+	for k, seg := range sk.segs {
+		b.Write(seg)
+		if k < len(sk.order) {
+			q, err := cjson.Marshal(slots[sk.order[k]])
+			if err != nil {
+				return nil, err
+			}
+			b.Write(q)
+		}
+	}
+	return b.Bytes(), nil
+}
+
+// size is about how long a node's bytes are, to allocate them once.
+func (sk *skeleton) size(slots []string) int {
+	n := 0
+	for _, s := range sk.segs {
+		n += len(s)
+	}
+	for _, s := range slots {
+		n += len(s) + len(s)/8 + 2
+	}
+	return n
+}
+
+// fillConfig is fill by marshalling the whole filled config.
+func (sk *skeleton) fillConfig(r *strings.Replacer) ([]byte, error) {
 	cfg := sk.cfg
 	cfg.Storage.Files = slices.Clone(cfg.Storage.Files)
 	for k, i := range sk.files {

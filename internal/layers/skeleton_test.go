@@ -74,8 +74,9 @@ func TestSkeletonsGiveTheSameBytes(t *testing.T) {
 	}
 	skeletons := 0
 	fast.shapes.Range(func(_, v any) bool {
-		if v.(*shape).sk != nil {
+		if sk := v.(*shape).sk; sk != nil {
 			skeletons++
+			assert.NotNil(t, sk.segs, "a skeleton's nodes are joined from its cut JSON, not marshalled")
 		}
 		return true
 	})

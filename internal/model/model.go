@@ -39,6 +39,7 @@ type Cluster struct {
 	Initialized bool
 
 	Kubernetes Kubernetes
+	Runtime    Runtime // the container runtime of the Kubernetes members (runtime.go)
 	Endpoint   Endpoint
 	VRRP       VRRP
 	Network    Network

@@ -35,6 +35,8 @@ type Profile struct {
 	Defaults Defaults `yaml:"defaults"`
 	// Kubernetes says where the Kubernetes binaries come from.
 	Kubernetes Kubernetes `yaml:"kubernetes"`
+	// Runtimes are the container runtimes the OS can run and its default (runtime.go).
+	Runtimes Runtimes `yaml:"runtimes"`
 	// Network is how the layers configure the node network: networkd or networkmanager. The
 	// shared node layer includes files/network-<network>.yaml, so the value picks a template.
 	Network string `yaml:"network"`
@@ -216,6 +218,9 @@ func (p *Profile) check(fsys fs.FS) error {
 	}
 	if p.Updates != "" && p.Updates != "zincati" {
 		errs = append(errs, fmt.Errorf("updates %q is not an update agent ignigen coordinates (zincati, or empty)", p.Updates))
+	}
+	if err := p.checkRuntimes(); err != nil {
+		errs = append(errs, err)
 	}
 	if p.TemplatesFrom == p.Name {
 		errs = append(errs, errors.New("templatesFrom names the profile itself"))

@@ -42,6 +42,7 @@ kubernetes: {source: binaries, files: [kubeadm, kubelet, kubectl], url: "{baseUR
 network: networkmanager
 podman: builtin
 user: {name: core, uid: 1000, home: /var/home/core}
+runtimes: {default: containerd, containerd: {criSocket: "unix:///run/containerd/containerd.sock", service: containerd.service, install: builtin}}
 `
 	for _, tc := range []struct{ name, edit, want string }{
 		{"good", "", ""},
@@ -54,6 +55,7 @@ user: {name: core, uid: 1000, home: /var/home/core}
 		{"podman", "podman: rpm", `podman "rpm"`},
 		{"updates", "updates: locksmith", `updates "locksmith"`},
 		{"no binDir", "kubernetes: {source: binaries, files: [kubeadm, kubelet, kubectl], url: \"{baseURL}/{version}/{name}\"}", "kubernetes.binDir is missing"},
+		{"runtime config without template", `runtimes: {default: containerd, containerd: {criSocket: "unix:///r.sock", service: c.service, install: builtin, config: {path: /etc/c.toml}}}`, "config needs an absolute path and a template"},
 		{"templatesFrom itself", "templatesFrom: p", "names the profile itself"},
 		{"templatesFrom unknown", "templatesFrom: nope", "templatesFrom"},
 	} {

@@ -16,10 +16,16 @@ const Marker = "manifest.json"
 // WriteDir makes dir hold exactly files. Everything is written into a temporary directory beside
 // dir and swapped in with one rename, so readers and failures see either the old or the new set.
 // An existing dir that is not ignigen output (no Marker, not empty) is refused, never deleted.
+// A file of the old dir whose bytes and mode are those wanted is linked into the new one rather
+// than written again (reuse.go).
 func WriteDir(dir string, files []File) (err error) {
 	dir = filepath.Clean(dir)
 	if err := checkReplaceable(dir); err != nil {
 		return err
+	}
+	prev := dir
+	if _, statErr := os.Lstat(dir); statErr != nil {
+		prev = "" // nothing to reuse
 	}
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -34,7 +40,7 @@ func WriteDir(dir string, files []File) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := populate(tmp, files); err != nil {
+	if err := populate(tmp, prev, files); err != nil {
 		return err
 	}
 	// The directory holds CA keys and tokens: owner only (MkdirTemp made it 0700).

@@ -77,8 +77,9 @@ func publish(root string, files []File, place func(tmp, dst string) error) (err 
 
 // populate writes files into dir, a new directory nobody else reads yet, and makes them durable
 // with one sync of the file system rather than one fsync per file. Creating a file can wait on
-// the file system's journal, so several are created at once.
-func populate(dir string, files []File) error {
+// the file system's journal, so several are created at once. A file that prev (the directory dir
+// replaces, or "") already holds with the same bytes and mode is linked from there instead.
+func populate(dir, prev string, files []File) error {
 	for _, f := range files {
 		if strings.Contains(f.Name, "/") || f.Name == "" || f.Name[0] == '.' {
 			return fmt.Errorf("output file name %q is not a plain file name", f.Name)
@@ -92,7 +93,11 @@ func populate(dir string, files []File) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				errs[i] = writeNew(filepath.Join(dir, files[i].Name), files[i].Data, files[i].Mode)
+				dst := filepath.Join(dir, files[i].Name)
+				if prev != "" && reuse(filepath.Join(prev, files[i].Name), dst, files[i]) {
+					continue
+				}
+				errs[i] = writeNew(dst, files[i].Data, files[i].Mode)
 			}
 		}()
 	}

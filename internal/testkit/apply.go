@@ -18,9 +18,12 @@ const (
 	CoreHome = "/home/core"
 )
 
+// FlatcarBuiltinSysexts are the system extensions in Flatcar's own image (flatcar/scripts#1216).
+var FlatcarBuiltinSysexts = []string{"containerd-flatcar", "docker-flatcar"}
+
 // NewFlatcarRoot creates the parts of a Flatcar root that Ignition's files stage reads before it
 // writes anything: the account databases with root and core, core's home, and the merged-/usr
-// layout (bin, sbin, lib are links into /usr).
+// layout (bin, sbin, lib are links into /usr), and the links of the built-in sysexts.
 func NewFlatcarRoot(root string) error {
 	return NewOSRoot(root, osprofile.User{Name: "core", UID: CoreUID, Home: CoreHome})
 }
@@ -28,7 +31,7 @@ func NewFlatcarRoot(root string) error {
 // NewOSRoot is NewFlatcarRoot for any OS's login user (a profile's user: name, uid = gid, home).
 // A home under /var/home means an ostree system such as Fedora CoreOS: /home, /opt and /usr/local
 // are links to var/home, var/opt and ../var/usrlocal, so files written there land in /var as on
-// the real OS (where /usr is read-only).
+// the real OS (where /usr is read-only), and there are no Flatcar sysext links.
 func NewOSRoot(root string, u osprofile.User) error {
 	ostree := strings.HasPrefix(u.Home, "/var/home/")
 	dirs := []string{"etc", "usr/bin", "usr/sbin", "usr/lib", "var", "run", "root", strings.TrimPrefix(u.Home, "/")}
@@ -67,6 +70,24 @@ func NewOSRoot(root string, u osprofile.User) error {
 			return err
 		}
 	}
+	if ostree {
+		return finishRoot(root, u)
+	}
+	// Flatcar: the built-in containerd and Docker sysexts, linked from /etc/extensions as
+	// Flatcar's image build does: a config that masks them must overwrite these links.
+	if err := os.MkdirAll(filepath.Join(root, "etc/extensions"), 0o755); err != nil {
+		return err
+	}
+	for _, name := range FlatcarBuiltinSysexts {
+		if err := os.Symlink("/usr/share/flatcar/"+name+".raw", filepath.Join(root, "etc/extensions", name+".raw")); err != nil {
+			return err
+		}
+	}
+	return finishRoot(root, u)
+}
+
+// finishRoot gives root's and the user's homes their modes and owner.
+func finishRoot(root string, u osprofile.User) error {
 	if err := os.Chmod(filepath.Join(root, "root"), 0o700); err != nil {
 		return err
 	}

@@ -159,8 +159,9 @@ func MapValue(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// SysextServer serves stand-ins for the Flatcar sysext-bakery's Kubernetes images on a
-// loopback port: GET /kubernetes-vX.Y.Z-x86-64.raw answers StandIn(name); anything else is 404.
+// SysextServer serves stand-ins for the Flatcar sysext-bakery's images on a loopback port: GET
+// /kubernetes-vX.Y.Z-x86-64.raw (or crio-vX.Y.Z-x86-64.raw, the CRI-O runtime's) answers
+// StandIn(name); anything else is 404.
 // It stops at the end of the test.
 type SysextServer struct {
 	URL string // base URL, no trailing slash
@@ -169,9 +170,10 @@ type SysextServer struct {
 	requests []string
 }
 
-// sysextName matches a Flatcar sysext image; binaryName a Kubernetes release binary (fcos).
+// sysextName matches a Flatcar sysext image (Kubernetes or a runtime); binaryName a Kubernetes
+// release binary (fcos).
 var (
-	sysextName = regexp.MustCompile(`^/(kubernetes-v[0-9]+\.[0-9]+\.[0-9]+-x86-64\.raw)$`)
+	sysextName = regexp.MustCompile(`^/((?:kubernetes|crio)-v[0-9]+\.[0-9]+\.[0-9]+-x86-64\.raw)$`)
 	binaryName = regexp.MustCompile(`^/(v[0-9]+\.[0-9]+\.[0-9]+/bin/linux/amd64/(kubeadm|kubelet|kubectl))$`)
 )
 

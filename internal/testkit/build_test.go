@@ -55,10 +55,13 @@ func TestServeSysext(t *testing.T) {
 	if code, body := get("/kubernetes-v1.35.4-x86-64.raw"); code != 200 || body != string(StandIn("kubernetes-v1.35.4-x86-64.raw")) {
 		t.Fatalf("image: %d %q", code, body)
 	}
+	if code, body := get("/crio-v1.35.0-x86-64.raw"); code != 200 || body != string(StandIn("crio-v1.35.0-x86-64.raw")) {
+		t.Fatalf("runtime image: %d %q", code, body)
+	}
 	if code, _ := get("/other.raw"); code != 404 {
 		t.Fatalf("other: %d", code)
 	}
-	if n := len(s.Requests()); n != 2 {
+	if n := len(s.Requests()); n != 3 {
 		t.Fatalf("%d requests recorded", n)
 	}
 }

@@ -20,13 +20,15 @@ var FlatcarExecutables = []string{
 	"/usr/bin/containerd",                                      // base image
 	"/usr/bin/podman",                                          // podman sysext
 	"/usr/bin/kubeadm", "/usr/bin/kubelet", "/usr/bin/kubectl", // Kubernetes sysext
+	"/usr/bin/crio", // CRI-O sysext (kubernetes.runtime crio)
 }
 
-// FlatcarUnits are units Flatcar provides that systemd's own set lacks: containerd (base image)
-// and kubelet (the Kubernetes sysext). AddFlatcarUsr writes stand-ins for them.
+// FlatcarUnits are units Flatcar provides that systemd's own set lacks: containerd (base image),
+// kubelet (the Kubernetes sysext) and crio (the CRI-O sysext). AddFlatcarUsr writes stand-ins.
 var FlatcarUnits = map[string]string{
 	"containerd.service": "[Unit]\nDescription=stand-in for Flatcar's containerd.service\n\n[Service]\nExecStart=/usr/bin/containerd\n\n[Install]\nWantedBy=multi-user.target\n",
 	"kubelet.service":    "[Unit]\nDescription=stand-in for the Kubernetes sysext's kubelet.service\n\n[Service]\nExecStart=/usr/bin/kubelet\n\n[Install]\nWantedBy=multi-user.target\n",
+	"crio.service":       "[Unit]\nDescription=stand-in for the CRI-O sysext's crio.service\n\n[Service]\nExecStart=/usr/bin/crio\n\n[Install]\nWantedBy=multi-user.target\n",
 }
 
 var (

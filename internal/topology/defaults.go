@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"slices"
+
 	"github.com/ignigen/ignigen/internal/model"
 	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/profiles"
@@ -71,7 +73,24 @@ var (
 	// PXE (pxe section): paths on `ignigen serve --assets DIR`, so nothing comes from the internet.
 	DefaultPXEKernelURL = defaultOS.Defaults.PXEKernelURL
 	DefaultPXEInitrdURL = defaultOS.Defaults.PXEInitrdURLs[0]
+	// DefaultRuntime is the default profile's container runtime (its runtimes.default).
+	DefaultRuntime = defaultOS.Runtimes.Default
+	// Runtimes is every container runtime an embedded profile can run, for the schema.
+	Runtimes = embeddedRuntimes()
 )
+
+func embeddedRuntimes() []string {
+	names, err := osprofile.Names(profiles.FS)
+	if err != nil {
+		panic(err)
+	}
+	var out []string
+	for _, n := range names {
+		out = append(out, mustLoad(n).RuntimeNames()...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
 
 func orDefault(s, def string) string {
 	if s == "" {

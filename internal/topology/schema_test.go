@@ -137,6 +137,8 @@ var schemaVerdicts = map[string]string{
 	"admin-credential-not-bool": "shape",
 	"snippet-unknown-role":      "shape",
 	"unknown-lb-mode":           "shape",
+	"runtime-unknown":           "shape",
+	"runtime-typo":              "shape",
 	"yaml-bad-indent":           "syntax",
 	"yaml-tab":                  "syntax",
 	"yaml-unclosed-bracket":     "syntax",

@@ -41,6 +41,10 @@ type KubernetesSpec struct {
 	CiliumVersion string `yaml:"ciliumVersion"`
 	KeyAlgorithm  string `yaml:"keyAlgorithm"`
 	TokenTTL      string `yaml:"tokenTTL"`
+	// Runtime is the container runtime (one of the OS profile's runtimes); RuntimeVersion the
+	// release of one the profile installs as a sysext.
+	Runtime        string `yaml:"runtime"`
+	RuntimeVersion string `yaml:"runtimeVersion"`
 }
 
 type ControlPlaneSpec struct {
@@ -87,6 +91,8 @@ type ManagementSpec struct {
 type SysextSpec struct {
 	BaseURL string `yaml:"baseURL"`
 	SHA256  string `yaml:"sha256"`
+	// RuntimeSHA256 checks the container runtime's image (a runtime installed as a sysext).
+	RuntimeSHA256 string `yaml:"runtimeSHA256"`
 }
 
 // BinariesSpec locates the Kubernetes binaries of a profile whose kubernetes.source is binaries.

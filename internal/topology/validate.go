@@ -66,6 +66,7 @@ func (v *validator) cluster(f *File) *model.Cluster {
 	c.OS = v.profile(c.Profile)
 
 	c.Kubernetes = v.kubernetes(&f.Kubernetes)
+	c.Runtime = v.runtime(f, c.OS, c.Kubernetes)
 	c.Network = v.network(&f.Network)
 	c.ExternalLB = v.loadBalancing(f)
 	c.Endpoint, c.VRRP = v.controlPlane(&f.ControlPlane, c)
