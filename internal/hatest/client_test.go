@@ -250,6 +250,24 @@ func firstOK(as []attempt, t time.Time) (time.Time, bool) {
 	return best, !best.IsZero()
 }
 
+// longestGap is the longest stretch of [from, to] in which no attempt succeeded (by the ends
+// of the successful ones): the gap a client saw.
+func longestGap(as []attempt, from, to time.Time) time.Duration {
+	var ends []time.Time
+	for _, a := range as {
+		if a.ok && a.end.After(from) && !a.end.After(to) {
+			ends = append(ends, a.end)
+		}
+	}
+	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+	gap, prev := time.Duration(0), from
+	for _, e := range append(ends, to) {
+		gap = max(gap, e.Sub(prev))
+		prev = e
+	}
+	return gap
+}
+
 // failedBetween counts failed attempts that started in [from, to).
 func failedBetween(as []attempt, from, to time.Time) (n int, errs map[string]int) {
 	errs = map[string]int{}
