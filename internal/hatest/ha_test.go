@@ -234,6 +234,7 @@ type result struct {
 	AnswerSec      float64 // kill → first answer through the VIP (GET /version)
 	WriteSec       float64 // kill → first acknowledged write
 	WriteGapSec    float64 // longest time after the kill with no write acknowledged
+	ProbeGapSec    float64 // longest time after the kill with no probe answered
 	FailedWrites   int
 	FailedProbes   int
 	FailedErrors   string
@@ -361,6 +362,7 @@ func (c *cluster) failover(ctx context.Context, api *apiClient, mode string) res
 	loadEnd := time.Now()
 	l.stop()
 	r.WriteGapSec = longestGap(l.writes, t0, loadEnd).Seconds()
+	r.ProbeGapSec = longestGap(l.probes, t0, loadEnd).Seconds()
 	if !takeover.IsZero() {
 		r.VRRPSec = takeover.Sub(t0).Seconds()
 	}
