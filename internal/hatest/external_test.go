@@ -142,6 +142,7 @@ type extEvent struct {
 	AnswerSec     float64 // loss → first answer through the VIP (a probe started after it)
 	WriteSec      float64 // loss → first acknowledged write started after it
 	WriteGapSec   float64 // longest time after the loss with no write acknowledged
+	ProbeGapSec   float64 // longest time after the loss with no probe answered
 	FailedWrites  int
 	FailedProbes  int
 	FailedErrors  string
@@ -157,7 +158,7 @@ func fromFailover(r result) extEvent {
 	return extEvent{
 		Event: "vip-holder-" + r.Mode, Victim: r.Victim, Holder: r.NewHolder,
 		Attempted: r.Attempted, Acked: r.Acked, Lost: r.Lost, LostNames: r.LostNames, Recovered: r.Recovered,
-		AnswerSec: r.AnswerSec, WriteSec: r.WriteSec, WriteGapSec: r.WriteGapSec,
+		AnswerSec: r.AnswerSec, WriteSec: r.WriteSec, WriteGapSec: r.WriteGapSec, ProbeGapSec: r.ProbeGapSec,
 		FailedWrites: r.FailedWrites, FailedProbes: r.FailedProbes, FailedErrors: r.FailedErrors,
 		HoldersAfter: r.HoldersAfter, SplitBrain: r.SplitBrain, Seconds: r.Seconds,
 	}
@@ -173,10 +174,10 @@ func (e extEvent) line() string {
 		marked = " haproxy-marked-down-on=" + e.MarkedDown
 	}
 	return fmt.Sprintf("HA-EXT event=%s victim=%s vip-holder=%s writes=%d acked=%d lost=%s "+
-		"vip-answers-after=%.2fs first-write-after=%.2fs longest-write-gap=%.2fs failed-after-loss=%d (writes %d, probes %d) "+
+		"longest-write-gap=%.2fs longest-probe-gap=%.2fs vip-answers-after=%.2fs first-write-after=%.2fs failed-after-loss=%d (writes %d, probes %d) "+
 		"holder-changes-under-load=%d%s holders-after-settle=%s split-brain=%t run=%.0fs",
 		e.Event, e.Victim, e.Holder, e.Attempted, e.Acked, lost,
-		e.AnswerSec, e.WriteSec, e.WriteGapSec, e.FailedWrites+e.FailedProbes, e.FailedWrites, e.FailedProbes,
+		e.WriteGapSec, e.ProbeGapSec, e.AnswerSec, e.WriteSec, e.FailedWrites+e.FailedProbes, e.FailedWrites, e.FailedProbes,
 		e.HolderChanges, marked, e.HoldersAfter, e.SplitBrain, e.Seconds)
 }
 
@@ -278,6 +279,7 @@ func (c *cluster) loseAPIServer(ctx context.Context, api *apiClient, mode string
 		e.WriteSec = w.Sub(t0).Seconds()
 	}
 	e.WriteGapSec = longestGap(l.writes, t0, loadEnd).Seconds()
+	e.ProbeGapSec = longestGap(l.probes, t0, loadEnd).Seconds()
 	var we, pe map[string]int
 	e.FailedWrites, we = failedBetween(l.writes, t0, loadEnd)
 	e.FailedProbes, pe = failedBetween(l.probes, t0, loadEnd)
@@ -298,8 +300,8 @@ func (c *cluster) loseAPIServer(ctx context.Context, api *apiClient, mode string
 		t.Errorf("%s: losing a control-plane node changed the VIP holders in %d of %d samples", mode, e.HolderChanges, len(s.samples))
 	}
 	e.Holder = names(c.holders())
-	t.Logf("%s: first answer %.2fs, first write %.2fs, longest write gap %.2fs after losing %s; failed: %d writes, %d probes%s",
-		mode, e.AnswerSec, e.WriteSec, e.WriteGapSec, victim.name, e.FailedWrites, e.FailedProbes, e.FailedErrors)
+	t.Logf("%s: longest gap %.2fs (writes), %.2fs (probes); first answer %.2fs, first write %.2fs after losing %s; failed: %d writes, %d probes%s",
+		mode, e.WriteGapSec, e.ProbeGapSec, e.AnswerSec, e.WriteSec, victim.name, e.FailedWrites, e.FailedProbes, e.FailedErrors)
 
 	// The node returns; the cluster settles with one VIP holder.
 	switch mode {
@@ -400,10 +402,14 @@ func (c *cluster) proveSplitSeen(t *testing.T, ctx context.Context) {
 
 	k := n.kill("keepalived")
 	t.Logf("negative control: %s (holder %s) restarts keepalived (%d processes killed) with virtual_router_id %d instead of %d", n.name, hs[0].name, k, other, id)
+	n.waitReaped(t, ctx)
 	s := c.sampleHolders()
 	n.start("keepalived-broken", append([]string{"keepalived"}, strings.Fields(args)...)...)
 	time.Sleep(splitSamples)
 	s.stop()
+	if log, _ := os.ReadFile(filepath.Join(n.dir, "keepalived-broken.log")); !strings.Contains(string(log), "Entering MASTER STATE") {
+		t.Logf("negative control: the broken keepalived on %s never logged MASTER:\n%s", n.name, testkit.LastLines(string(log), 10))
+	}
 	multi, first := 0, ""
 	for _, x := range s.samples {
 		if x.count > 1 {
@@ -420,6 +426,7 @@ func (c *cluster) proveSplitSeen(t *testing.T, ctx context.Context) {
 
 	// Restore the generated config; the VIP must settle on one holder.
 	n.kill("keepalived")
+	n.waitReaped(t, ctx)
 	n.start("keepalived", append([]string{"keepalived"}, strings.Fields(layers.KeepalivedArgs)...)...)
 	if err := waitFor(ctx, 30*time.Second, "one holder after restoring "+n.name, func() error {
 		if hs := c.holders(); len(hs) != 1 {
@@ -433,6 +440,26 @@ func (c *cluster) proveSplitSeen(t *testing.T, ctx context.Context) {
 	t.Logf("after restoring %s's config: holders %s", n.name, after)
 	if split {
 		t.Errorf("after restoring %s's config: not exactly one holder (%s)", n.name, after)
+	}
+}
+
+// waitReaped waits until no pid file in node n's /run names a process that still exists:
+// keepalived refuses to start ("daemon is already running") while a killed one is a zombie not
+// yet reaped, which a restart right after the kill meets.
+func (n *node) waitReaped(t *testing.T, ctx context.Context) {
+	run := fmt.Sprintf("/proc/%d/root/run", n.holder.Process.Pid)
+	if err := waitFor(ctx, 30*time.Second, "killed processes of "+n.name+" reaped", func() error {
+		files, _ := filepath.Glob(filepath.Join(run, "*.pid"))
+		for _, f := range files {
+			data, _ := os.ReadFile(f)
+			pid := strings.TrimSpace(string(data))
+			if _, err := os.Stat("/proc/" + pid); pid != "" && err == nil {
+				return fmt.Errorf("%s names %s, which still exists", filepath.Base(f), pid)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
