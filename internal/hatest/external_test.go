@@ -131,22 +131,22 @@ func (c *cluster) requireUnstacked() {
 
 // extEvent is one loss in TestHAExternal, whichever node it hit.
 type extEvent struct {
-	Event         string
-	Victim        string
-	Holder        string // VIP holder when the load stopped
-	Attempted     int
-	Acked         int
-	Lost          int
-	LostNames     []string `json:",omitempty"`
-	Recovered     bool
-	AnswerSec     float64 // loss → first answer through the VIP (a probe started after it)
-	WriteSec      float64 // loss → first acknowledged write started after it
-	WriteGapSec   float64 // longest time after the loss with no write acknowledged
-	ProbeGapSec   float64 // longest time after the loss with no probe answered
-	FailedWrites  int
-	FailedProbes  int
-	FailedErrors  string
-	HolderChanges int // samples under load whose holders were not the one holder before the loss
+	Event        string
+	Victim       string
+	Holder       string // VIP holder when the load stopped
+	Attempted    int
+	Acked        int
+	Lost         int
+	LostNames    []string `json:",omitempty"`
+	Recovered    bool
+	AnswerSec    float64    // loss → first answer through the VIP (a probe started after it)
+	WriteSec     float64    // loss → first acknowledged write started after it
+	Since        clientView // from the loss to the end of the load: gaps, failures
+	FailedErrors string
+	// HolderChanges counts samples under load whose holders were not the holder before the loss:
+	// only before the loss when the VIP holder is lost (false failovers), at all when a
+	// control-plane node is.
+	HolderChanges int
 	MarkedDown    string
 	HoldersAfter  string
 	SplitBrain    bool
@@ -158,9 +158,8 @@ func fromFailover(r result) extEvent {
 	return extEvent{
 		Event: "vip-holder-" + r.Mode, Victim: r.Victim, Holder: r.NewHolder,
 		Attempted: r.Attempted, Acked: r.Acked, Lost: r.Lost, LostNames: r.LostNames, Recovered: r.Recovered,
-		AnswerSec: r.AnswerSec, WriteSec: r.WriteSec, WriteGapSec: r.WriteGapSec, ProbeGapSec: r.ProbeGapSec,
-		FailedWrites: r.FailedWrites, FailedProbes: r.FailedProbes, FailedErrors: r.FailedErrors,
-		HoldersAfter: r.HoldersAfter, SplitBrain: r.SplitBrain, Seconds: r.Seconds,
+		AnswerSec: r.AnswerSec, WriteSec: r.WriteSec, Since: r.Since, FailedErrors: r.FailedErrors,
+		HolderChanges: r.FalseFailovers, HoldersAfter: r.HoldersAfter, SplitBrain: r.SplitBrain, Seconds: r.Seconds,
 	}
 }
 
@@ -177,7 +176,7 @@ func (e extEvent) line() string {
 		"longest-write-gap=%.2fs longest-probe-gap=%.2fs vip-answers-after=%.2fs first-write-after=%.2fs failed-after-loss=%d (writes %d, probes %d) "+
 		"holder-changes-under-load=%d%s holders-after-settle=%s split-brain=%t run=%.0fs",
 		e.Event, e.Victim, e.Holder, e.Attempted, e.Acked, lost,
-		e.WriteGapSec, e.ProbeGapSec, e.AnswerSec, e.WriteSec, e.FailedWrites+e.FailedProbes, e.FailedWrites, e.FailedProbes,
+		e.Since.WriteGapSec, e.Since.ProbeGapSec, e.AnswerSec, e.WriteSec, e.Since.FailedWrites+e.Since.FailedProbes, e.Since.FailedWrites, e.Since.FailedProbes,
 		e.HolderChanges, marked, e.HoldersAfter, e.SplitBrain, e.Seconds)
 }
 
@@ -278,11 +277,9 @@ func (c *cluster) loseAPIServer(ctx context.Context, api *apiClient, mode string
 	if w, ok := firstOK(l.writes, t0); ok {
 		e.WriteSec = w.Sub(t0).Seconds()
 	}
-	e.WriteGapSec = longestGap(l.writes, t0, loadEnd).Seconds()
-	e.ProbeGapSec = longestGap(l.probes, t0, loadEnd).Seconds()
-	var we, pe map[string]int
-	e.FailedWrites, we = failedBetween(l.writes, t0, loadEnd)
-	e.FailedProbes, pe = failedBetween(l.probes, t0, loadEnd)
+	e.Since = l.since(t0, loadEnd)
+	_, we := failedBetween(l.writes, t0, loadEnd)
+	_, pe := failedBetween(l.probes, t0, loadEnd)
 	for k, v := range pe {
 		we[k] += v
 	}
@@ -301,7 +298,7 @@ func (c *cluster) loseAPIServer(ctx context.Context, api *apiClient, mode string
 	}
 	e.Holder = names(c.holders())
 	t.Logf("%s: longest gap %.2fs (writes), %.2fs (probes); first answer %.2fs, first write %.2fs after losing %s; failed: %d writes, %d probes%s",
-		mode, e.WriteGapSec, e.ProbeGapSec, e.AnswerSec, e.WriteSec, victim.name, e.FailedWrites, e.FailedProbes, e.FailedErrors)
+		mode, e.Since.WriteGapSec, e.Since.ProbeGapSec, e.AnswerSec, e.WriteSec, victim.name, e.Since.FailedWrites, e.Since.FailedProbes, e.FailedErrors)
 
 	// The node returns; the cluster settles with one VIP holder.
 	switch mode {

@@ -230,11 +230,10 @@ type result struct {
 	Lost           int
 	LostNames      []string `json:",omitempty"`
 	Recovered      bool
-	VRRPSec        float64 // kill → another node has the VIP
-	AnswerSec      float64 // kill → first answer through the VIP (GET /version)
-	WriteSec       float64 // kill → first acknowledged write
-	WriteGapSec    float64 // longest time after the kill with no write acknowledged
-	ProbeGapSec    float64 // longest time after the kill with no probe answered
+	VRRPSec        float64    // kill → another node has the VIP
+	AnswerSec      float64    // kill → first answer through the VIP (GET /version)
+	WriteSec       float64    // kill → first acknowledged write
+	Since          clientView // from the kill to the end of the load: gaps, failures
 	FailedWrites   int
 	FailedProbes   int
 	FailedErrors   string
@@ -361,8 +360,7 @@ func (c *cluster) failover(ctx context.Context, api *apiClient, mode string) res
 	}
 	loadEnd := time.Now()
 	l.stop()
-	r.WriteGapSec = longestGap(l.writes, t0, loadEnd).Seconds()
-	r.ProbeGapSec = longestGap(l.probes, t0, loadEnd).Seconds()
+	r.Since = l.since(t0, loadEnd)
 	if !takeover.IsZero() {
 		r.VRRPSec = takeover.Sub(t0).Seconds()
 	}
