@@ -250,6 +250,43 @@ func firstOK(as []attempt, t time.Time) (time.Time, bool) {
 	return best, !best.IsZero()
 }
 
+// clientView is what the load's clients saw from a loss at t0 to the end of the load.
+type clientView struct {
+	WriteGapSec  float64 // longest stretch with no write acknowledged
+	ProbeGapSec  float64 // longest stretch with no probe answered
+	FailedWrites int     // failed attempts started after t0
+	FailedProbes int
+}
+
+// since sums up the attempts from t0 to end (the load has stopped).
+func (l *load) since(t0, end time.Time) clientView {
+	v := clientView{
+		WriteGapSec: longestGap(l.writes, t0, end).Seconds(),
+		ProbeGapSec: longestGap(l.probes, t0, end).Seconds(),
+	}
+	v.FailedWrites, _ = failedBetween(l.writes, t0, end)
+	v.FailedProbes, _ = failedBetween(l.probes, t0, end)
+	return v
+}
+
+// longestGap is the longest stretch of [from, to] in which no attempt succeeded (by the ends
+// of the successful ones): the gap a client saw.
+func longestGap(as []attempt, from, to time.Time) time.Duration {
+	var ends []time.Time
+	for _, a := range as {
+		if a.ok && a.end.After(from) && !a.end.After(to) {
+			ends = append(ends, a.end)
+		}
+	}
+	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+	gap, prev := time.Duration(0), from
+	for _, e := range append(ends, to) {
+		gap = max(gap, e.Sub(prev))
+		prev = e
+	}
+	return gap
+}
+
 // failedBetween counts failed attempts that started in [from, to).
 func failedBetween(as []attempt, from, to time.Time) (n int, errs map[string]int) {
 	errs = map[string]int{}

@@ -46,10 +46,11 @@ type cluster struct {
 	topo   string // the topology built, for rebuilds
 	out    string // ignigen build output
 	tools  map[string]string
-	id     string // nsPrefix + PID
-	sw     string // switch namespace (holds the bridge)
-	client string // client namespace
-	nodes  []*node
+	id     string  // nsPrefix + PID
+	sw     string  // switch namespace (holds the bridge)
+	client string  // client namespace
+	nodes  []*node // the API servers (etcd + kube-apiserver)
+	lbs    []*node // dedicated load-balancer nodes (external balancing only)
 
 	vip      netip.Addr
 	port     int
@@ -71,6 +72,8 @@ type node struct {
 	mac      string
 	init     bool
 	ns       string // network namespace
+	balancer bool   // runs keepalived + HAProxy (holds the VIP)
+	lbOnly   bool   // a load-balancer node: no etcd, no kube-apiserver
 	port     string // its veth on the switch
 	root     string // where its Ignition config was applied
 	dir      string // scratch: logs, etcd data, overlays
@@ -162,17 +165,47 @@ func (c *cluster) loadTopology(topo string) {
 		}
 		c.nodes = append(c.nodes, &node{
 			c: c, name: n.Name, ip: n.IP, mac: n.MAC, init: n.Init,
+			balancer: n.Role.Balances(mc.ExternalLB),
+			ns:       fmt.Sprintf("%s-%s", c.id, n.Name),
+			port:     fmt.Sprintf("p%d", len(c.nodes)+1),
+			root:     filepath.Join(c.dir, n.Name, "root"),
+			dir:      filepath.Join(c.dir, n.Name),
+		})
+	}
+	// Load-balancer nodes (external balancing): the VIP holders, with nothing of Kubernetes.
+	for _, n := range mc.Balancers() {
+		if n.Role.Spec().APIServer || c.node(n.Name) != nil {
+			continue
+		}
+		c.lbs = append(c.lbs, &node{
+			c: c, name: n.Name, ip: n.IP, mac: n.MAC, balancer: true, lbOnly: true,
 			ns:   fmt.Sprintf("%s-%s", c.id, n.Name),
-			port: fmt.Sprintf("p%d", len(c.nodes)+1),
+			port: fmt.Sprintf("l%d", len(c.lbs)+1),
 			root: filepath.Join(c.dir, n.Name, "root"),
 			dir:  filepath.Join(c.dir, n.Name),
 		})
 	}
 }
 
+// machines is every node the test runs: the API servers, then the load-balancer nodes.
+func (c *cluster) machines() []*node {
+	return append(append([]*node(nil), c.nodes...), c.lbs...)
+}
+
+// balancers are the nodes that run keepalived and HAProxy: the VIP's possible holders.
+func (c *cluster) balancers() []*node {
+	var out []*node
+	for _, n := range c.machines() {
+		if n.balancer {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // node is the known node of that name, or nil.
 func (c *cluster) node(name string) *node {
-	for _, n := range c.nodes {
+	for _, n := range c.machines() {
 		if n.name == name {
 			return n
 		}
@@ -230,11 +263,11 @@ func dialer(ns string) func(ctx context.Context, network, addr string) (net.Conn
 	}
 }
 
-// applyIgnition applies every control-plane config with the real Ignition binary to its own
-// Flatcar-shaped root: fetch-offline, then files inside a namespace where a loopback server
-// serves the (dummy) sysext image the config references.
+// applyIgnition applies every control-plane (and load-balancer) config with the real Ignition
+// binary to its own Flatcar-shaped root: fetch-offline, then files inside a namespace where a
+// loopback server serves the (dummy) sysext image the config references.
 func (c *cluster) applyIgnition(ctx context.Context, fetchNS string) {
-	for _, n := range c.nodes {
+	for _, n := range c.machines() {
 		c.applyNode(ctx, fetchNS, n)
 	}
 }
@@ -259,7 +292,7 @@ func (c *cluster) applyNode(ctx context.Context, fetchNS string, n *node) {
 			t.Fatalf("ignition %s on %s: %v\n%s", stage, n.name, err, testkit.LastLines(string(out), 30))
 		}
 	}
-	if _, err := os.Stat(filepath.Join(n.root, "etc/haproxy/haproxy.cfg")); err != nil {
+	if _, err := os.Stat(filepath.Join(n.root, "etc/haproxy/haproxy.cfg")); n.balancer && err != nil {
 		t.Fatalf("ignition did not place haproxy.cfg on %s: %v", n.name, err)
 	}
 }
@@ -298,10 +331,10 @@ func (c *cluster) network(ctx context.Context) {
 	ip("-n", c.sw, "link", "add", "br0", "type", "bridge")
 	ip("-n", c.sw, "link", "set", "br0", "up")
 	c.plug(ctx, c.client, "pc", c.gateway.String(), "")
-	for _, n := range c.nodes {
+	for _, n := range c.machines() {
 		c.plug(ctx, n.ns, n.port, n.ip.String(), n.mac)
 	}
-	for _, n := range c.nodes {
+	for _, n := range c.machines() {
 		c.sysctls(ctx, n)
 	}
 }
@@ -350,7 +383,7 @@ func (c *cluster) sysctls(ctx context.Context, n *node) {
 // The host's /etc and /var/lib are overlaid (writes go to the node's scratch directory), so
 // mount points that do not exist on the host can be made without touching it.
 func (c *cluster) startHolders(ctx context.Context) {
-	for _, n := range c.nodes {
+	for _, n := range c.machines() {
 		c.startHolder(ctx, n)
 	}
 }
@@ -382,17 +415,22 @@ func (c *cluster) startHolder(ctx context.Context, n *node) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	d := n.dir
-	script := strings.Join([]string{
+	lines := []string{
 		"set -e",
 		"mount -t tmpfs -o mode=0755 tmpfs /run",
 		"mount -t overlay overlay -o lowerdir=/etc,upperdir=" + d + "/ovl/etc/up,workdir=" + d + "/ovl/etc/work /etc",
 		"mount -t overlay overlay -o lowerdir=/var/lib,upperdir=" + d + "/ovl/lib/up,workdir=" + d + "/ovl/lib/work /var/lib",
 		"mkdir -p /etc/kubernetes /etc/haproxy /etc/keepalived /var/lib/etcd",
-		"mount --bind " + n.root + "/etc/kubernetes /etc/kubernetes",
-		"mount --bind " + n.root + "/etc/haproxy /etc/haproxy",
-		"mount --bind " + n.root + "/etc/keepalived /etc/keepalived",
-		"mount --bind " + d + "/etcd /var/lib/etcd",
-	}, "\n")
+	}
+	// Only what the node's role placed: a load-balancer node has no /etc/kubernetes, a
+	// control-plane node of an externally balanced cluster no /etc/haproxy.
+	for _, dir := range []string{"/etc/kubernetes", "/etc/haproxy", "/etc/keepalived"} {
+		if _, err := os.Stat(n.root + dir); err == nil {
+			lines = append(lines, "mount --bind "+n.root+dir+" "+dir)
+		}
+	}
+	lines = append(lines, "mount --bind "+d+"/etcd /var/lib/etcd")
+	script := strings.Join(lines, "\n")
 	n.exec(ctx, "sh", "-c", script)
 }
 
@@ -532,7 +570,7 @@ func (n *node) kill(comm string) int {
 
 // cleanup ends every process and namespace the test made. Safe to call more than once.
 func (c *cluster) cleanup() {
-	for _, n := range c.nodes {
+	for _, n := range c.machines() {
 		if n.holder != nil && n.holder.Process != nil {
 			n.killAll()
 			_ = n.holder.Process.Kill()
@@ -548,7 +586,7 @@ func (c *cluster) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	names := []string{c.client, c.sw, c.id + "-fetch"}
-	for _, n := range c.nodes {
+	for _, n := range c.machines() {
 		names = append(names, n.ns)
 	}
 	for _, ns := range names {
@@ -723,9 +761,38 @@ func (c *cluster) startEtcd(ctx context.Context) {
 	t.Logf("etcd members:\n%s", out)
 }
 
-// startNodeServices starts kube-apiserver, HAProxy and keepalived on n, with the command lines
-// from its manifests and the generated Quadlet units.
+// startAPIServer and startLB start kube-apiserver, HAProxy and keepalived on n, with the command
+// lines from its manifests and the generated Quadlet units.
 func (n *node) startAPIServer() { n.start("kube-apiserver", n.apiSrv...) }
+
+// restart starts again what node n runs, after its processes were killed.
+func (n *node) restart() {
+	if !n.lbOnly {
+		n.start("etcd", n.etcd...)
+		n.startAPIServer()
+	}
+	if n.balancer {
+		n.startLB()
+	}
+}
+
+// nodeReady waits until node n serves again: an API server answers /readyz; a load-balancer
+// node passes its own keepalived track script (its HAProxy sees a healthy API server).
+func (c *cluster) nodeReady(ctx context.Context, n *node, d time.Duration) error {
+	if !n.lbOnly {
+		return c.apiReady(ctx, n, d)
+	}
+	return waitFor(ctx, d, "track script on "+n.name, func() error {
+		out, err := n.execErr(ctx, "/"+trackScript)
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, strings.TrimSpace(out))
+		}
+		return nil
+	})
+}
+
+// trackScript is where a balancing node's config puts keepalived's track script.
+const trackScript = "etc/keepalived/check-haproxy.sh"
 
 func (n *node) startLB() {
 	n.start("haproxy", strings.Fields(layers.HAProxyArgs)...)
@@ -757,7 +824,7 @@ func (c *cluster) apiReady(ctx context.Context, n *node, d time.Duration) error 
 // holders lists the nodes whose interface carries the VIP.
 func (c *cluster) holders() []*node {
 	var hs []*node
-	for _, n := range c.nodes {
+	for _, n := range c.balancers() {
 		has, err := netns(n.ns, func() (bool, error) {
 			ifc, err := net.InterfaceByName(c.iface)
 			if err != nil {
@@ -794,7 +861,7 @@ func names(ns []*node) string {
 
 // dumpLogs prints the end of every process log, for a failed run.
 func (c *cluster) dumpLogs() {
-	for _, n := range c.nodes {
+	for _, n := range c.machines() {
 		logs, _ := filepath.Glob(filepath.Join(n.dir, "*.log"))
 		for _, l := range logs {
 			data, _ := os.ReadFile(l)

@@ -172,9 +172,10 @@ func (c *cluster) bringUp(ctx context.Context, began time.Time) *apiClient {
 		}
 	}
 	t.Logf("etcd and kube-apiserver up on every node after %s", time.Since(began).Round(time.Second))
-	// The init node's load balancer first, as when the cluster boots; then the others.
-	var first *node
-	for _, n := range c.nodes {
+	// The init node's load balancer first, as when the cluster boots (with load-balancer nodes,
+	// the first of them); then the others.
+	first := c.balancers()[0]
+	for _, n := range c.balancers() {
 		if n.init {
 			first = n
 		}
@@ -189,7 +190,7 @@ func (c *cluster) bringUp(ctx context.Context, began time.Time) *apiClient {
 		c.dumpLogs()
 		t.Fatal(err)
 	}
-	for _, n := range c.nodes {
+	for _, n := range c.balancers() {
 		if n != first {
 			n.startLB()
 		}
@@ -197,9 +198,10 @@ func (c *cluster) bringUp(ctx context.Context, began time.Time) *apiClient {
 	// kubeadm init's own RBAC step: binds kubeadm:cluster-admins, the group of the generated
 	// admin kubeconfig (through the VIP, with kubeadm's admin.conf and super-admin.conf).
 	ka := c.tools["kubeadm"]
-	first.exec(ctx, ka, "init", "phase", "kubeconfig", "admin", "--config", first.kubeadm)
-	first.exec(ctx, ka, "init", "phase", "kubeconfig", "super-admin", "--config", first.kubeadm)
-	first.exec(ctx, ka, "init", "phase", "upload-config", "kubeadm", "--config", first.kubeadm)
+	in := c.initNode()
+	in.exec(ctx, ka, "init", "phase", "kubeconfig", "admin", "--config", in.kubeadm)
+	in.exec(ctx, ka, "init", "phase", "kubeconfig", "super-admin", "--config", in.kubeadm)
+	in.exec(ctx, ka, "init", "phase", "upload-config", "kubeadm", "--config", in.kubeadm)
 
 	kc, err := loadKubeconfig(filepath.Join(c.out, "admin.kubeconfig"))
 	testkit.Must(t, err)
@@ -228,9 +230,10 @@ type result struct {
 	Lost           int
 	LostNames      []string `json:",omitempty"`
 	Recovered      bool
-	VRRPSec        float64 // kill → another node has the VIP
-	AnswerSec      float64 // kill → first answer through the VIP (GET /version)
-	WriteSec       float64 // kill → first acknowledged write
+	VRRPSec        float64    // kill → another node has the VIP
+	AnswerSec      float64    // kill → first answer through the VIP (GET /version)
+	WriteSec       float64    // kill → first acknowledged write
+	Since          clientView // from the kill to the end of the load: gaps, failures
 	FailedWrites   int
 	FailedProbes   int
 	FailedErrors   string
@@ -355,7 +358,9 @@ func (c *cluster) failover(ctx context.Context, api *apiClient, mode string) res
 			}
 		}
 	}
+	loadEnd := time.Now()
 	l.stop()
+	r.Since = l.since(t0, loadEnd)
 	if !takeover.IsZero() {
 		r.VRRPSec = takeover.Sub(t0).Seconds()
 	}
@@ -386,15 +391,13 @@ func (c *cluster) failover(ctx context.Context, api *apiClient, mode string) res
 	// The lost node returns: its processes restart (sigkill) or its cable goes back (linkcut).
 	switch mode {
 	case "sigkill":
-		victim.start("etcd", victim.etcd...)
-		victim.startAPIServer()
-		victim.startLB()
+		victim.restart()
 	case "linkcut":
 		c.linkSet(ctx, victim, true)
 	case "haproxy":
 		victim.start("haproxy", strings.Fields(layers.HAProxyArgs)...)
 	}
-	if err := c.apiReady(ctx, victim, 3*time.Minute); err != nil {
+	if err := c.nodeReady(ctx, victim, 3*time.Minute); err != nil {
 		t.Errorf("%s: %s did not come back: %v", mode, victim.name, err)
 	}
 	time.Sleep(settleWait)
@@ -417,27 +420,37 @@ func (c *cluster) failover(ctx context.Context, api *apiClient, mode string) res
 	}
 
 	// Read everything back through the VIP.
-	var got map[string]bool
-	if err := waitFor(ctx, 30*time.Second, "reading the writes back", func() error {
-		var err error
-		got, err = api.list(ctx, mode)
-		return err
-	}); err != nil {
-		t.Errorf("%s: %v", mode, err)
-		r.Lost = -1 // unknown: reported, and the test has failed
-	}
-	for _, name := range l.acked {
-		if r.Lost < 0 {
-			break
-		}
-		if !got[name] {
-			r.Lost++
-			if len(r.LostNames) < 10 {
-				r.LostNames = append(r.LostNames, name)
-			}
-		}
-	}
+	r.Lost, r.LostNames = c.readBack(ctx, api, mode, l.acked)
 	r.Seconds = time.Since(began).Seconds()
 	t.Log(r.line())
 	return r
+}
+
+// readBack lists run's ConfigMaps through the VIP and returns how many acknowledged names are
+// missing, with the first ten of them; -1 (and a failed test) when the list cannot be read.
+func (c *cluster) readBack(ctx context.Context, api *apiClient, run string, acked []string) (int, []string) {
+	var got map[string]bool
+	if err := waitFor(ctx, 30*time.Second, "reading the writes back", func() error {
+		var err error
+		got, err = api.list(ctx, run)
+		return err
+	}); err != nil {
+		c.t.Errorf("%s: %v", run, err)
+		return -1, nil
+	}
+	return countLost(acked, got)
+}
+
+// countLost counts the acknowledged names missing from got, and returns the first ten.
+func countLost(acked []string, got map[string]bool) (int, []string) {
+	lost, names := 0, []string(nil)
+	for _, name := range acked {
+		if !got[name] {
+			lost++
+			if len(names) < 10 {
+				names = append(names, name)
+			}
+		}
+	}
+	return lost, names
 }
