@@ -13,6 +13,8 @@ import (
 	"github.com/coreos/ignition/v2/config/v3_4"
 	"github.com/coreos/ignition/v2/config/v3_4/types"
 	"github.com/coreos/ignition/v2/config/validate"
+
+	"github.com/ignigen/ignigen/internal/cache"
 	"github.com/ignigen/ignigen/internal/model"
 	"github.com/ignigen/ignigen/internal/secrets"
 )
@@ -21,6 +23,9 @@ import (
 // nodes (base, worker) are translated once and merged once; it is safe for concurrent use.
 type Compiler struct {
 	Profile *Profile
+	// Cache keeps translations and configs between builds (nil: none). Set it before the
+	// first Node.
+	Cache   *cache.Cache
 	cluster *model.Cluster
 	shared  *clusterView
 
@@ -60,12 +65,28 @@ func (c *Compiler) Node(n model.Node) ([]byte, error) {
 	if out, ok := c.fromSkeleton(n, v, stack, srcs); ok {
 		return out, nil
 	}
+	// A config is a function of its rendered stack alone (names only label errors), so one
+	// compiled by an earlier build from the same texts is this one.
+	if out, ok := c.Cache.Get(nodeEntry, srcs...); ok {
+		return out, nil
+	}
 	cfg, err := c.flatten(stack, srcs)
 	if err != nil {
 		return nil, err
 	}
-	return finish(cfg)
+	out, err := finish(cfg)
+	if err == nil {
+		c.Cache.Put(out, nodeEntry, srcs...)
+	}
+	return out, err
 }
+
+// The kinds of cache entry: a whole node's config from its rendered stack, one layer's
+// translation from its text.
+const (
+	nodeEntry  = "node config v1"
+	layerEntry = "butane translation v1"
+)
 
 // render gives the Butane text of every entry of a stack for view v.
 func (c *Compiler) render(stack []stackEntry, v *View) ([][]byte, error) {
@@ -160,6 +181,11 @@ type translation struct {
 }
 
 func (c *Compiler) translateNew(layer string, src []byte) (types.Config, error) {
+	if out, ok := c.Cache.Get(layerEntry, src); ok {
+		if cfg, err := c.decode(layer, out); err == nil {
+			return cfg, nil
+		}
+	}
 	opts := common.TranslateBytesOptions{TranslateOptions: common.TranslateOptions{NoResourceAutoCompression: true}, Raw: true}
 	// The document's own variant/version picks the translator, so a profile for another OS
 	// (fcos 1.5.0, say) needs no code; every layer must land on Ignition 3.4.0 to be merged.
@@ -168,6 +194,15 @@ func (c *Compiler) translateNew(layer string, src []byte) (types.Config, error) 
 	if err != nil || len(rep.Entries) > 0 {
 		return types.Config{}, fmt.Errorf("layer %s of profile %s: Butane: %v\n%s", layer, c.Profile.Name, err, numbered(src, rep.String()))
 	}
+	cfg, err := c.decode(layer, out)
+	if err == nil {
+		c.Cache.Put(out, layerEntry, src)
+	}
+	return cfg, err
+}
+
+// decode reads a layer's translation, fresh from Butane or from the cache.
+func (c *Compiler) decode(layer string, out []byte) (types.Config, error) {
 	var cfg types.Config
 	if err := json.Unmarshal(out, &cfg); err != nil {
 		return types.Config{}, fmt.Errorf("layer %s: %w", layer, err)
