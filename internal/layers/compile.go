@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	cjson "github.com/clarketm/json"
-	butane "github.com/coreos/ignition/v2/butane/config"
 	"github.com/coreos/ignition/v2/butane/config/common"
 	"github.com/coreos/ignition/v2/config/v3_4"
 	"github.com/coreos/ignition/v2/config/v3_4/types"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/ignigen/ignigen/internal/cache"
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/secrets"
 )
 
@@ -189,7 +189,7 @@ func (c *Compiler) translateNew(layer string, src []byte) (types.Config, error) 
 	opts := common.TranslateBytesOptions{TranslateOptions: common.TranslateOptions{NoResourceAutoCompression: true}, Raw: true}
 	// The document's own variant/version picks the translator, so a profile for another OS
 	// (fcos 1.5.0, say) needs no code; every layer must land on Ignition 3.4.0 to be merged.
-	out, rep, err := butane.TranslateBytes(src, opts)
+	out, rep, err := osprofile.Translate(src, opts)
 	// Strict: a Butane warning in our own templates is a bug, not something to ship.
 	if err != nil || len(rep.Entries) > 0 {
 		return types.Config{}, fmt.Errorf("layer %s of profile %s: Butane: %v\n%s", layer, c.Profile.Name, err, numbered(src, rep.String()))

@@ -178,12 +178,13 @@ func TestOtherVariantsAndVersions(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotNil(t, ignfiles.Find(files, "/etc/fcos"))
 
-	// A layer that lands on another Ignition version cannot be merged.
+	// A layer that would land on another Ignition version cannot be merged: ignigen has no
+	// translator for it.
 	fsys["t/layers/node.bu"] = &fstest.MapFile{Data: []byte("variant: fcos\nversion: 1.6.0\n")}
 	p, err = LoadProfile(fsys, "t")
 	require.NoError(t, err)
 	_, err = NewCompiler(p, c, b).Node(c.Nodes[1])
-	assert.ErrorContains(t, err, "translates to Ignition 3.5.0")
+	assert.ErrorContains(t, err, "Butane fcos 1.6.0 is not one ignigen translates (fcos 1.5.0, fiot 1.0.0, flatcar 1.1.0, r4e 1.1.0: those whose translation is Ignition 3.4.0)")
 }
 
 func TestSnippetIsTheLastLayer(t *testing.T) {
