@@ -21,9 +21,14 @@ func BuildID() []byte {
 		return nil
 	}
 	defer f.Close()
+	// The note follows the ELF program headers, in the first page; look further only if not.
 	head := make([]byte, 64<<10)
-	n, _ := io.ReadFull(f, head)
-	return noteBuildID(head[:n])
+	n, _ := io.ReadFull(f, head[:4<<10])
+	if id := noteBuildID(head[:n]); id != nil || n < 4<<10 {
+		return id
+	}
+	m, _ := io.ReadFull(f, head[n:])
+	return noteBuildID(head[:n+m])
 }
 
 // noteBuildID finds the "Go" ELF note of type 4 (the build ID) in head: namesz 4, descsz,

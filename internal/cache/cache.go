@@ -84,7 +84,8 @@ func (c *Cache) Get(kind string, parts ...[]byte) ([]byte, bool) {
 	if len(sealed) < aead.NonceSize() {
 		return nil, false
 	}
-	val, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], []byte(name))
+	box := sealed[aead.NonceSize():]
+	val, err := aead.Open(box[:0], sealed[:aead.NonceSize()], box, []byte(name)) // in place
 	if err != nil {
 		return nil, false // corrupt, truncated or not ours: a miss, rewritten by the next Put
 	}

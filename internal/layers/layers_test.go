@@ -2,6 +2,7 @@ package layers
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -206,5 +207,23 @@ func TestSnippetIsTheLastLayer(t *testing.T) {
 		_, files, err := ignfiles.Parse(out)
 		require.NoError(t, err)
 		assert.Equal(t, tc.who, string(ignfiles.Find(files, "/etc/who").Data), tc.node.Name)
+	}
+}
+
+// indent gives what splitting, padding and joining the lines gave.
+func TestIndent(t *testing.T) {
+	old := func(n int, s string) string {
+		lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+		for i, l := range lines {
+			if l != "" {
+				lines[i] = strings.Repeat(" ", n) + l
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	for _, s := range []string{"", "\n", "a", "a\n", "a\nb", "a\n\nb\n\n", "\na", " x\n  y\n", "a\r\nb"} {
+		for _, n := range []int{0, 2, 10} {
+			assert.Equal(t, old(n, s), indent(n, s), "indent(%d, %q)", n, s)
+		}
 	}
 }

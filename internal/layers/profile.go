@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/ignigen/ignigen/internal/model"
@@ -20,6 +21,7 @@ type Profile struct {
 	Name      string
 	templates *template.Template
 	layers    map[string]bool
+	sizes     map[string]*atomic.Int64 // layer -> largest render so far plus slack (Render)
 }
 
 // LoadProfile parses the templates of profile name from fsys: the OS-neutral shared/files/*, then
@@ -30,11 +32,11 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Profile{Name: name, layers: map[string]bool{}}
+	p := &Profile{Name: name, layers: map[string]bool{}, sizes: map[string]*atomic.Int64{}}
 	root := template.New(name).Option("missingkey=error")
 	root.Funcs(template.FuncMap{
 		"include": func(file string, data any) (string, error) {
-			var b bytes.Buffer
+			var b strings.Builder // String() without a copy
 			if err := root.ExecuteTemplate(&b, "files/"+file, data); err != nil {
 				return "", err
 			}
@@ -63,6 +65,7 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 				}
 				if dir == "layers" {
 					p.layers[strings.TrimSuffix(e.Name(), ".bu")] = true
+					p.sizes[strings.TrimSuffix(e.Name(), ".bu")] = new(atomic.Int64)
 				}
 			}
 		}
@@ -140,23 +143,48 @@ func (p *Profile) Render(layer string, v *View) ([]byte, error) {
 	if !p.layers[layer] {
 		return nil, fmt.Errorf("profile %q has no layer %q", p.Name, layer)
 	}
+	// A layer with inline files runs to tens of KiB: growing the buffer by doubling from
+	// nothing allocates about as much again, in fresh pages. The next node's render of the
+	// layer starts at the largest size seen.
+	hint := p.sizes[layer]
 	var b bytes.Buffer
+	b.Grow(int(hint.Load()))
 	if err := p.templates.ExecuteTemplate(&b, "layers/"+layer+".bu", v); err != nil {
 		return nil, fmt.Errorf("layer %s: %w", layer, err)
+	}
+	for n := int64(b.Len()) + renderSlack; ; {
+		old := hint.Load()
+		if n <= old || hint.CompareAndSwap(old, n) {
+			break
+		}
 	}
 	return b.Bytes(), nil
 }
 
+// renderSlack is room for the next node's longer names and addresses.
+const renderSlack = 256
+
 // indent prefixes every non-empty line with n spaces, for inline file contents in YAML block scalars.
 func indent(n int, s string) string {
-	pad := strings.Repeat(" ", n)
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = pad + l
+	s = strings.TrimRight(s, "\n")
+	var b strings.Builder // one allocation: a file's lines are not split and joined again
+	b.Grow(len(s) + n*(strings.Count(s, "\n")+1))
+	for first := true; ; first = false {
+		line, rest, more := strings.Cut(s, "\n")
+		if !first {
+			b.WriteByte('\n')
 		}
+		if line != "" {
+			for range n {
+				b.WriteByte(' ')
+			}
+			b.WriteString(line)
+		}
+		if !more {
+			return b.String()
+		}
+		s = rest
 	}
-	return strings.Join(lines, "\n")
 }
 
 // quote makes any string a safe YAML scalar (JSON strings are YAML double-quoted strings).
