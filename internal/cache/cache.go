@@ -12,14 +12,24 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
 // Cache is a directory of sealed entries. A nil *Cache is a cache that never hits and keeps
 // nothing. It is safe for concurrent use.
 type Cache struct {
-	dir  string
-	salt []byte // what makes one executable's entries its own (buildid.go)
+	dir          string
+	salt         []byte // what makes one executable's entries its own (buildid.go)
+	hits, misses atomic.Int64
+}
+
+// Stats returns how many Gets found their entry and how many did not.
+func (c *Cache) Stats() (hits, misses int64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.hits.Load(), c.misses.Load()
 }
 
 // Open returns the cache in root, creating it 0700. A directory others may read is refused: the
@@ -75,6 +85,16 @@ func (c *Cache) Get(kind string, parts ...[]byte) ([]byte, bool) {
 	if c == nil {
 		return nil, false
 	}
+	val, ok := c.get(kind, parts)
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return val, ok
+}
+
+func (c *Cache) get(kind string, parts [][]byte) ([]byte, bool) {
 	name, key := c.address(kind, parts)
 	sealed, err := os.ReadFile(filepath.Join(c.dir, name))
 	if err != nil {

@@ -58,6 +58,15 @@ func (c *Compiler) Node(n model.Node) ([]byte, error) {
 		return nil, err
 	}
 	stack := c.stack(n)
+	// A config is a function of its rendered stack alone (names only label errors), and that of
+	// the view and the templates (viewkey.go), so one compiled by an earlier build from the same
+	// view and templates is this one. Nodes that may share a skeleton are not kept one by one.
+	key := c.nodeKey(n, v, stack)
+	if key != nil {
+		if out, ok := c.Cache.Get(nodeEntry, key...); ok {
+			return out, nil
+		}
+	}
 	srcs, err := c.render(stack, v)
 	if err != nil {
 		return nil, err
@@ -65,26 +74,38 @@ func (c *Compiler) Node(n model.Node) ([]byte, error) {
 	if out, ok := c.fromSkeleton(n, v, stack, srcs); ok {
 		return out, nil
 	}
-	// A config is a function of its rendered stack alone (names only label errors), so one
-	// compiled by an earlier build from the same texts is this one.
-	if out, ok := c.Cache.Get(nodeEntry, srcs...); ok {
-		return out, nil
-	}
 	cfg, err := c.flatten(stack, srcs)
 	if err != nil {
 		return nil, err
 	}
 	out, err := finish(cfg)
-	if err == nil {
-		c.Cache.Put(out, nodeEntry, srcs...)
+	if err == nil && key != nil {
+		c.Cache.Put(out, nodeEntry, key...)
 	}
 	return out, err
 }
 
-// The kinds of cache entry: a whole node's config from its rendered stack, one layer's
-// translation from its text.
+// nodeKey is what names n's cached config: the templates, the stack's layers and snippets, and
+// the view. nil: not cached (no cache, a skeleton candidate, or a view that cannot be encoded).
+func (c *Compiler) nodeKey(n model.Node, v *View, stack []stackEntry) [][]byte {
+	if c.Cache == nil || c.ordinary || c.stacks[c.stackKey(n)] >= 3 {
+		return nil
+	}
+	view, err := viewDigest(v)
+	if err != nil {
+		return nil
+	}
+	key := [][]byte{c.Profile.digest, view}
+	for _, l := range stack {
+		key = append(key, []byte(l.name), l.source)
+	}
+	return key
+}
+
+// The kinds of cache entry: a whole node's config from its view, templates and stack, one
+// layer's translation from its text.
 const (
-	nodeEntry  = "node config v1"
+	nodeEntry  = "node config v2"
 	layerEntry = "butane translation v1"
 )
 

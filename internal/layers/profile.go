@@ -2,6 +2,7 @@ package layers
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"text/template"
 
@@ -19,32 +21,25 @@ import (
 // Profile is one OS profile: its Butane layer templates and the file templates they include.
 type Profile struct {
 	Name      string
-	templates *template.Template
+	templates func() (*template.Template, error) // parsed at the first Render
+	digest    []byte                             // of every template's name and text, in order
 	layers    map[string]bool
 	sizes     map[string]*atomic.Int64 // layer -> largest render so far plus slack (Render)
 }
 
-// LoadProfile parses the templates of profile name from fsys: the OS-neutral shared/files/*, then
+// LoadProfile reads the templates of profile name from fsys: the OS-neutral shared/files/*, then
 // the layers/*.bu and files/* of the profile its profile.yaml names in templatesFrom, then its
-// own; a later template replaces an earlier one of the same name.
+// own; a later template replaces an earlier one of the same name. They are parsed when the first
+// layer is rendered: a rebuild whose configs all come from the build cache renders none.
 func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 	dirs, err := templateDirs(fsys, name)
 	if err != nil {
 		return nil, err
 	}
 	p := &Profile{Name: name, layers: map[string]bool{}, sizes: map[string]*atomic.Int64{}}
-	root := template.New(name).Option("missingkey=error")
-	root.Funcs(template.FuncMap{
-		"include": func(file string, data any) (string, error) {
-			var b strings.Builder // String() without a copy
-			if err := root.ExecuteTemplate(&b, "files/"+file, data); err != nil {
-				return "", err
-			}
-			return b.String(), nil
-		},
-		"indent": indent,
-		"quote":  quote,
-	})
+	type source struct{ name, text string }
+	var srcs []source
+	digest := sha256.New()
 	for _, d := range dirs {
 		for _, dir := range []string{"files", "layers"} {
 			entries, err := fs.ReadDir(fsys, path.Join(d, dir))
@@ -59,10 +54,8 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 				if err != nil {
 					return nil, fmt.Errorf("profile %q: %w", name, err)
 				}
-				tname := dir + "/" + e.Name()
-				if _, err := root.New(tname).Parse(string(src)); err != nil {
-					return nil, fmt.Errorf("profile %q: %w", name, err)
-				}
+				srcs = append(srcs, source{dir + "/" + e.Name(), string(src)})
+				fmt.Fprintf(digest, "%d:%s%d:%s", len(srcs[len(srcs)-1].name), srcs[len(srcs)-1].name, len(src), src)
 				if dir == "layers" {
 					p.layers[strings.TrimSuffix(e.Name(), ".bu")] = true
 					p.sizes[strings.TrimSuffix(e.Name(), ".bu")] = new(atomic.Int64)
@@ -70,7 +63,27 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 			}
 		}
 	}
-	p.templates = root
+	p.digest = digest.Sum(nil)
+	p.templates = sync.OnceValues(func() (*template.Template, error) {
+		root := template.New(name).Option("missingkey=error")
+		root.Funcs(template.FuncMap{
+			"include": func(file string, data any) (string, error) {
+				var b strings.Builder // String() without a copy
+				if err := root.ExecuteTemplate(&b, "files/"+file, data); err != nil {
+					return "", err
+				}
+				return b.String(), nil
+			},
+			"indent": indent,
+			"quote":  quote,
+		})
+		for _, src := range srcs {
+			if _, err := root.New(src.name).Parse(src.text); err != nil {
+				return nil, fmt.Errorf("profile %q: %w", name, err)
+			}
+		}
+		return root, nil
+	})
 	if missing := p.missingLayers(); len(missing) > 0 {
 		return nil, fmt.Errorf("profile %q lacks layers/%s.bu, which the role table uses", name, strings.Join(missing, ".bu, layers/"))
 	}
@@ -147,9 +160,13 @@ func (p *Profile) Render(layer string, v *View) ([]byte, error) {
 	// nothing allocates about as much again, in fresh pages. The next node's render of the
 	// layer starts at the largest size seen.
 	hint := p.sizes[layer]
+	tmpl, err := p.templates()
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	b.Grow(int(hint.Load()))
-	if err := p.templates.ExecuteTemplate(&b, "layers/"+layer+".bu", v); err != nil {
+	if err := tmpl.ExecuteTemplate(&b, "layers/"+layer+".bu", v); err != nil {
 		return nil, fmt.Errorf("layer %s: %w", layer, err)
 	}
 	for n := int64(b.Len()) + renderSlack; ; {
