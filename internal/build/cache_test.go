@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,6 +95,16 @@ func TestCacheFollowsChanges(t *testing.T) {
 		for j, f := range got.Files {
 			require.True(t, bytes.Equal(want.Files[j].Data, f.Data), "%s moved: %s differs", n.Name, f.Name)
 		}
+	}
+	// A cluster-wide setting that only .Cluster carries: every node's config changes.
+	changed := *bc.cluster
+	changed.Network.DNS = []netip.Addr{netip.MustParseAddr("192.168.122.53")}
+	want, err := Build(&changed, bc.bundle, profiles.FS)
+	require.NoError(t, err)
+	got, err := BuildCached(&changed, bc.bundle, profiles.FS, c)
+	require.NoError(t, err)
+	for j, f := range got.Files {
+		require.True(t, bytes.Equal(want.Files[j].Data, f.Data), "new DNS: %s differs", f.Name)
 	}
 	hits, misses := c.Stats()
 	require.NotZero(t, hits, "nothing was reused")

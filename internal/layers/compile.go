@@ -36,13 +36,15 @@ type Compiler struct {
 	renderMu sync.Mutex
 	renders  map[string][]placeholderText // stackKey -> placeholder stacks rendered (skeleton.go)
 
-	stacks   map[string]int // stackKey -> how many of the cluster's nodes have that stack
-	ordinary bool           // tests: compile every node without skeletons, to compare
+	clusterDigest func() ([]byte, error) // viewkey.go, once
+	stacks        map[string]int         // stackKey -> how many of the cluster's nodes have that stack
+	ordinary      bool                   // tests: compile every node without skeletons, to compare
 }
 
 // NewCompiler returns a compiler of cluster c's nodes with profile p and bundle b.
 func NewCompiler(p *Profile, c *model.Cluster, b *secrets.Bundle) *Compiler {
 	comp := &Compiler{Profile: p, cluster: c, shared: newClusterView(c, b), stacks: map[string]int{}}
+	comp.clusterDigest = sync.OnceValues(func() ([]byte, error) { return viewDigest(c) })
 	for _, n := range c.Nodes {
 		comp.stacks[comp.stackKey(n)]++
 	}
@@ -91,11 +93,18 @@ func (c *Compiler) nodeKey(n model.Node, v *View, stack []stackEntry) [][]byte {
 	if c.Cache == nil || c.ordinary || c.stacks[c.stackKey(n)] >= 3 {
 		return nil
 	}
-	view, err := viewDigest(v)
+	// Every view holds the same cluster: its digest is taken once per build.
+	cluster, err := c.clusterDigest()
+	if err != nil || v.Cluster != c.cluster {
+		return nil
+	}
+	own := *v
+	own.Cluster = nil
+	view, err := viewDigest(&own)
 	if err != nil {
 		return nil
 	}
-	key := [][]byte{c.Profile.digest, view}
+	key := [][]byte{c.Profile.digest, cluster, view}
 	for _, l := range stack {
 		key = append(key, []byte(l.name), l.source)
 	}
@@ -105,7 +114,7 @@ func (c *Compiler) nodeKey(n model.Node, v *View, stack []stackEntry) [][]byte {
 // The kinds of cache entry: a whole node's config from its view, templates and stack, one
 // layer's translation from its text.
 const (
-	nodeEntry  = "node config v2"
+	nodeEntry  = "node config v3"
 	layerEntry = "butane translation v1"
 )
 
