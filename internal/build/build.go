@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/ignigen/ignigen/internal/cache"
 	"github.com/ignigen/ignigen/internal/kubeconfig"
 	"github.com/ignigen/ignigen/internal/layers"
 	"github.com/ignigen/ignigen/internal/manifest"
@@ -40,11 +41,18 @@ const (
 
 // Build compiles every node in parallel. Output depends only on c and b: same inputs, same bytes.
 func Build(c *model.Cluster, b *secrets.Bundle, profiles fs.FS) (*Result, error) {
+	return BuildCached(c, b, profiles, nil)
+}
+
+// BuildCached is Build that reuses, and keeps in cache, what earlier builds translated and
+// compiled; the bytes are the same with or without it.
+func BuildCached(c *model.Cluster, b *secrets.Bundle, profiles fs.FS, cache *cache.Cache) (*Result, error) {
 	p, err := layers.LoadProfile(profiles, c.Profile)
 	if err != nil {
 		return nil, err
 	}
 	comp := layers.NewCompiler(p, c, b)
+	comp.Cache = cache
 	configs := make([][]byte, len(c.Nodes))
 	errs := make([]error, len(c.Nodes))
 	var wg sync.WaitGroup

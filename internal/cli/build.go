@@ -16,6 +16,7 @@ func runBuild(env *Env, args []string) int {
 	fs := flags("build")
 	outDir := fs.StringP("output", "o", "out", "output directory, replaced as a whole")
 	secretsPath := fs.String("secrets", "", "secrets bundle to use; must exist (default: DIR/secrets.yaml, created on the first build)")
+	useCache := fs.Bool("cache", true, "reuse translations of earlier builds (kept sealed in $"+CacheEnv+", default ~/.cache/ignigen/build; the output is the same either way)")
 	allowMembership := fs.Bool("allow-membership-change", false, "build even if running nodes cannot absorb the change (the cluster is not booted yet, or you re-provision every VIP holder and control-plane node)")
 	pos, code, done := parse(env, fs, "build", args, 1)
 	if done {
@@ -35,7 +36,7 @@ func runBuild(env *Env, args []string) int {
 		return ExitFailed
 	}
 	defer tuneGC(len(c.Nodes))()
-	res, err := build.Build(c, src.bundle, osprofile.Roots())
+	res, err := build.BuildCached(c, src.bundle, osprofile.Roots(), openCache(env, *useCache))
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "ignigen build: %v\n", err)
 		return ExitFailed

@@ -8,12 +8,14 @@ import (
 	"sync"
 
 	cjson "github.com/clarketm/json"
-	butane "github.com/coreos/ignition/v2/butane/config"
 	"github.com/coreos/ignition/v2/butane/config/common"
 	"github.com/coreos/ignition/v2/config/v3_4"
 	"github.com/coreos/ignition/v2/config/v3_4/types"
 	"github.com/coreos/ignition/v2/config/validate"
+
+	"github.com/ignigen/ignigen/internal/cache"
 	"github.com/ignigen/ignigen/internal/model"
+	"github.com/ignigen/ignigen/internal/osprofile"
 	"github.com/ignigen/ignigen/internal/secrets"
 )
 
@@ -21,6 +23,9 @@ import (
 // nodes (base, worker) are translated once and merged once; it is safe for concurrent use.
 type Compiler struct {
 	Profile *Profile
+	// Cache keeps translations and configs between builds (nil: none). Set it before the
+	// first Node.
+	Cache   *cache.Cache
 	cluster *model.Cluster
 	shared  *clusterView
 
@@ -31,13 +36,15 @@ type Compiler struct {
 	renderMu sync.Mutex
 	renders  map[string][]placeholderText // stackKey -> placeholder stacks rendered (skeleton.go)
 
-	stacks   map[string]int // stackKey -> how many of the cluster's nodes have that stack
-	ordinary bool           // tests: compile every node without skeletons, to compare
+	clusterDigest func() ([]byte, error) // viewkey.go, once
+	stacks        map[string]int         // stackKey -> how many of the cluster's nodes have that stack
+	ordinary      bool                   // tests: compile every node without skeletons, to compare
 }
 
 // NewCompiler returns a compiler of cluster c's nodes with profile p and bundle b.
 func NewCompiler(p *Profile, c *model.Cluster, b *secrets.Bundle) *Compiler {
 	comp := &Compiler{Profile: p, cluster: c, shared: newClusterView(c, b), stacks: map[string]int{}}
+	comp.clusterDigest = sync.OnceValues(func() ([]byte, error) { return viewDigest(c) })
 	for _, n := range c.Nodes {
 		comp.stacks[comp.stackKey(n)]++
 	}
@@ -53,6 +60,15 @@ func (c *Compiler) Node(n model.Node) ([]byte, error) {
 		return nil, err
 	}
 	stack := c.stack(n)
+	// A config is a function of its rendered stack alone (names only label errors), and that of
+	// the view and the templates (viewkey.go), so one compiled by an earlier build from the same
+	// view and templates is this one. Nodes that may share a skeleton are not kept one by one.
+	key := c.nodeKey(n, v, stack)
+	if key != nil {
+		if out, ok := c.Cache.Get(nodeEntry, key...); ok {
+			return out, nil
+		}
+	}
 	srcs, err := c.render(stack, v)
 	if err != nil {
 		return nil, err
@@ -64,8 +80,43 @@ func (c *Compiler) Node(n model.Node) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return finish(cfg)
+	out, err := finish(cfg)
+	if err == nil && key != nil {
+		c.Cache.Put(out, nodeEntry, key...)
+	}
+	return out, err
 }
+
+// nodeKey is what names n's cached config: the templates, the stack's layers and snippets, and
+// the view. nil: not cached (no cache, a skeleton candidate, or a view that cannot be encoded).
+func (c *Compiler) nodeKey(n model.Node, v *View, stack []stackEntry) [][]byte {
+	if c.Cache == nil || c.ordinary || c.stacks[c.stackKey(n)] >= 3 {
+		return nil
+	}
+	// Every view holds the same cluster: its digest is taken once per build.
+	cluster, err := c.clusterDigest()
+	if err != nil || v.Cluster != c.cluster {
+		return nil
+	}
+	own := *v
+	own.Cluster = nil
+	view, err := viewDigest(&own)
+	if err != nil {
+		return nil
+	}
+	key := [][]byte{c.Profile.digest, cluster, view}
+	for _, l := range stack {
+		key = append(key, []byte(l.name), l.source)
+	}
+	return key
+}
+
+// The kinds of cache entry: a whole node's config from its view, templates and stack, one
+// layer's translation from its text.
+const (
+	nodeEntry  = "node config v3"
+	layerEntry = "butane translation v1"
+)
 
 // render gives the Butane text of every entry of a stack for view v.
 func (c *Compiler) render(stack []stackEntry, v *View) ([][]byte, error) {
@@ -160,14 +211,28 @@ type translation struct {
 }
 
 func (c *Compiler) translateNew(layer string, src []byte) (types.Config, error) {
+	if out, ok := c.Cache.Get(layerEntry, src); ok {
+		if cfg, err := c.decode(layer, out); err == nil {
+			return cfg, nil
+		}
+	}
 	opts := common.TranslateBytesOptions{TranslateOptions: common.TranslateOptions{NoResourceAutoCompression: true}, Raw: true}
 	// The document's own variant/version picks the translator, so a profile for another OS
 	// (fcos 1.5.0, say) needs no code; every layer must land on Ignition 3.4.0 to be merged.
-	out, rep, err := butane.TranslateBytes(src, opts)
+	out, rep, err := osprofile.Translate(src, opts)
 	// Strict: a Butane warning in our own templates is a bug, not something to ship.
 	if err != nil || len(rep.Entries) > 0 {
 		return types.Config{}, fmt.Errorf("layer %s of profile %s: Butane: %v\n%s", layer, c.Profile.Name, err, numbered(src, rep.String()))
 	}
+	cfg, err := c.decode(layer, out)
+	if err == nil {
+		c.Cache.Put(out, layerEntry, src)
+	}
+	return cfg, err
+}
+
+// decode reads a layer's translation, fresh from Butane or from the cache.
+func (c *Compiler) decode(layer string, out []byte) (types.Config, error) {
 	var cfg types.Config
 	if err := json.Unmarshal(out, &cfg); err != nil {
 		return types.Config{}, fmt.Errorf("layer %s: %w", layer, err)

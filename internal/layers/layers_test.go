@@ -2,6 +2,7 @@ package layers
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -178,12 +179,13 @@ func TestOtherVariantsAndVersions(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotNil(t, ignfiles.Find(files, "/etc/fcos"))
 
-	// A layer that lands on another Ignition version cannot be merged.
+	// A layer that would land on another Ignition version cannot be merged: ignigen has no
+	// translator for it.
 	fsys["t/layers/node.bu"] = &fstest.MapFile{Data: []byte("variant: fcos\nversion: 1.6.0\n")}
 	p, err = LoadProfile(fsys, "t")
 	require.NoError(t, err)
 	_, err = NewCompiler(p, c, b).Node(c.Nodes[1])
-	assert.ErrorContains(t, err, "translates to Ignition 3.5.0")
+	assert.ErrorContains(t, err, "Butane fcos 1.6.0 is not one ignigen translates (fcos 1.5.0, fiot 1.0.0, flatcar 1.1.0, r4e 1.1.0: those whose translation is Ignition 3.4.0)")
 }
 
 func TestSnippetIsTheLastLayer(t *testing.T) {
@@ -205,5 +207,23 @@ func TestSnippetIsTheLastLayer(t *testing.T) {
 		_, files, err := ignfiles.Parse(out)
 		require.NoError(t, err)
 		assert.Equal(t, tc.who, string(ignfiles.Find(files, "/etc/who").Data), tc.node.Name)
+	}
+}
+
+// indent gives what splitting, padding and joining the lines gave.
+func TestIndent(t *testing.T) {
+	old := func(n int, s string) string {
+		lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+		for i, l := range lines {
+			if l != "" {
+				lines[i] = strings.Repeat(" ", n) + l
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	for _, s := range []string{"", "\n", "a", "a\n", "a\nb", "a\n\nb\n\n", "\na", " x\n  y\n", "a\r\nb"} {
+		for _, n := range []int{0, 2, 10} {
+			assert.Equal(t, old(n, s), indent(n, s), "indent(%d, %q)", n, s)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/template"
 
 	"github.com/ignigen/ignigen/internal/model"
@@ -18,31 +21,25 @@ import (
 // Profile is one OS profile: its Butane layer templates and the file templates they include.
 type Profile struct {
 	Name      string
-	templates *template.Template
+	templates func() (*template.Template, error) // parsed at the first Render
+	digest    []byte                             // of every template's name and text, in order
 	layers    map[string]bool
+	sizes     map[string]*atomic.Int64 // layer -> largest render so far plus slack (Render)
 }
 
-// LoadProfile parses the templates of profile name from fsys: the OS-neutral shared/files/*, then
+// LoadProfile reads the templates of profile name from fsys: the OS-neutral shared/files/*, then
 // the layers/*.bu and files/* of the profile its profile.yaml names in templatesFrom, then its
-// own; a later template replaces an earlier one of the same name.
+// own; a later template replaces an earlier one of the same name. They are parsed when the first
+// layer is rendered: a rebuild whose configs all come from the build cache renders none.
 func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 	dirs, err := templateDirs(fsys, name)
 	if err != nil {
 		return nil, err
 	}
-	p := &Profile{Name: name, layers: map[string]bool{}}
-	root := template.New(name).Option("missingkey=error")
-	root.Funcs(template.FuncMap{
-		"include": func(file string, data any) (string, error) {
-			var b bytes.Buffer
-			if err := root.ExecuteTemplate(&b, "files/"+file, data); err != nil {
-				return "", err
-			}
-			return b.String(), nil
-		},
-		"indent": indent,
-		"quote":  quote,
-	})
+	p := &Profile{Name: name, layers: map[string]bool{}, sizes: map[string]*atomic.Int64{}}
+	type source struct{ name, text string }
+	var srcs []source
+	digest := sha256.New()
 	for _, d := range dirs {
 		for _, dir := range []string{"files", "layers"} {
 			entries, err := fs.ReadDir(fsys, path.Join(d, dir))
@@ -57,17 +54,36 @@ func LoadProfile(fsys fs.FS, name string) (*Profile, error) {
 				if err != nil {
 					return nil, fmt.Errorf("profile %q: %w", name, err)
 				}
-				tname := dir + "/" + e.Name()
-				if _, err := root.New(tname).Parse(string(src)); err != nil {
-					return nil, fmt.Errorf("profile %q: %w", name, err)
-				}
+				srcs = append(srcs, source{dir + "/" + e.Name(), string(src)})
+				fmt.Fprintf(digest, "%d:%s%d:%s", len(srcs[len(srcs)-1].name), srcs[len(srcs)-1].name, len(src), src)
 				if dir == "layers" {
 					p.layers[strings.TrimSuffix(e.Name(), ".bu")] = true
+					p.sizes[strings.TrimSuffix(e.Name(), ".bu")] = new(atomic.Int64)
 				}
 			}
 		}
 	}
-	p.templates = root
+	p.digest = digest.Sum(nil)
+	p.templates = sync.OnceValues(func() (*template.Template, error) {
+		root := template.New(name).Option("missingkey=error")
+		root.Funcs(template.FuncMap{
+			"include": func(file string, data any) (string, error) {
+				var b strings.Builder // String() without a copy
+				if err := root.ExecuteTemplate(&b, "files/"+file, data); err != nil {
+					return "", err
+				}
+				return b.String(), nil
+			},
+			"indent": indent,
+			"quote":  quote,
+		})
+		for _, src := range srcs {
+			if _, err := root.New(src.name).Parse(src.text); err != nil {
+				return nil, fmt.Errorf("profile %q: %w", name, err)
+			}
+		}
+		return root, nil
+	})
 	if missing := p.missingLayers(); len(missing) > 0 {
 		return nil, fmt.Errorf("profile %q lacks layers/%s.bu, which the role table uses", name, strings.Join(missing, ".bu, layers/"))
 	}
@@ -140,23 +156,52 @@ func (p *Profile) Render(layer string, v *View) ([]byte, error) {
 	if !p.layers[layer] {
 		return nil, fmt.Errorf("profile %q has no layer %q", p.Name, layer)
 	}
+	// A layer with inline files runs to tens of KiB: growing the buffer by doubling from
+	// nothing allocates about as much again, in fresh pages. The next node's render of the
+	// layer starts at the largest size seen.
+	hint := p.sizes[layer]
+	tmpl, err := p.templates()
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
-	if err := p.templates.ExecuteTemplate(&b, "layers/"+layer+".bu", v); err != nil {
+	b.Grow(int(hint.Load()))
+	if err := tmpl.ExecuteTemplate(&b, "layers/"+layer+".bu", v); err != nil {
 		return nil, fmt.Errorf("layer %s: %w", layer, err)
+	}
+	for n := int64(b.Len()) + renderSlack; ; {
+		old := hint.Load()
+		if n <= old || hint.CompareAndSwap(old, n) {
+			break
+		}
 	}
 	return b.Bytes(), nil
 }
 
+// renderSlack is room for the next node's longer names and addresses.
+const renderSlack = 256
+
 // indent prefixes every non-empty line with n spaces, for inline file contents in YAML block scalars.
 func indent(n int, s string) string {
-	pad := strings.Repeat(" ", n)
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = pad + l
+	s = strings.TrimRight(s, "\n")
+	var b strings.Builder // one allocation: a file's lines are not split and joined again
+	b.Grow(len(s) + n*(strings.Count(s, "\n")+1))
+	for first := true; ; first = false {
+		line, rest, more := strings.Cut(s, "\n")
+		if !first {
+			b.WriteByte('\n')
 		}
+		if line != "" {
+			for range n {
+				b.WriteByte(' ')
+			}
+			b.WriteString(line)
+		}
+		if !more {
+			return b.String()
+		}
+		s = rest
 	}
-	return strings.Join(lines, "\n")
 }
 
 // quote makes any string a safe YAML scalar (JSON strings are YAML double-quoted strings).

@@ -174,6 +174,9 @@ func (p *Profile) check(fsys fs.FS) error {
 	}
 	need("butane.variant", p.Butane.Variant)
 	need("butane.version", p.Butane.Version)
+	if _, ok := translators[p.Butane]; !ok && p.Butane.Variant != "" && p.Butane.Version != "" {
+		errs = append(errs, fmt.Errorf("butane %s is not one ignigen translates (%s)", p.Butane, Translatable()))
+	}
 	need("fwCfgKey", p.FwCfgKey)
 	need("boot.configURLArg", p.Boot.ConfigURLArg)
 	need("defaults.vmImage", p.Defaults.VMImage)

@@ -12,7 +12,7 @@ import (
 )
 
 var (
-	libvirtNetRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$`)
+	libvirtNetRE = bounded(`^[A-Za-z0-9][A-Za-z0-9_.+-]*$`, 1, 64)
 	kernelArgRE  = regexp.MustCompile(`^[[:graph:]]+$`)
 )
 

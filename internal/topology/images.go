@@ -6,8 +6,8 @@ import (
 )
 
 var (
-	imageTagRE      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	imageDigestRE   = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+	imageTagRE      = bounded(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`, 1, 128)
+	imageDigestRE   = bounded(`^sha256:[a-f0-9]*$`, 71, 71)
 	imageRepoPartRE = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*$`)
 )
 

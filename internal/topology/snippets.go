@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	butane "github.com/coreos/ignition/v2/butane/config"
 	"github.com/coreos/ignition/v2/butane/config/common"
 	"gopkg.in/yaml.v3"
 
@@ -129,7 +128,7 @@ func checkSnippet(src []byte, want butaneVersion) []snippetProblem {
 		}}
 	}
 
-	_, rep, err := butane.TranslateBytes(src, common.TranslateBytesOptions{Raw: true})
+	_, rep, err := osprofile.Translate(src, common.TranslateBytesOptions{Raw: true})
 	var out []snippetProblem
 	for _, e := range rep.Entries {
 		line, col := e.Marker.Start()

@@ -39,12 +39,12 @@ func (v *validator) warnf(path, hint, format string, args ...any) {
 }
 
 var (
-	dnsLabelRE   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	dnsLabelRE   = bounded(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`, 1, 63)
 	k8sVersionRE = regexp.MustCompile(`^v1\.(\d+)\.(\d+)$`)
 	semverRE     = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
-	ifaceRE      = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,15}$`)
+	ifaceRE      = bounded(`^[A-Za-z0-9_.:-]*$`, 1, 15)
 	sshKeyRE     = regexp.MustCompile(`^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$`)
-	sha256RE     = regexp.MustCompile(`^[a-f0-9]{64}$`)
+	sha256RE     = bounded(`^[a-f0-9]*$`, 64, 64)
 )
 
 func (v *validator) cluster(f *File) *model.Cluster {
