@@ -221,18 +221,7 @@ func (c *cluster) loseAPIServer(ctx context.Context, api *apiClient, mode string
 	t := c.t
 	began := time.Now()
 	e := extEvent{Event: mode, Victim: victim.name}
-	var holder *node
-	if err := waitFor(ctx, 30*time.Second, "a single VIP holder", func() error {
-		hs := c.holders()
-		if len(hs) != 1 {
-			return fmt.Errorf("holders: %s", names(hs))
-		}
-		holder = hs[0]
-		return nil
-	}); err != nil {
-		c.dumpLogs()
-		t.Fatal(err)
-	}
+	holder := c.singleHolder(ctx)
 	t.Logf("%s: etcd leader %s, VIP on %s; write load for %s before losing it", mode, victim.name, holder.name, preKill)
 	l := startLoad(ctx, api, mode)
 	s := c.sampleHolders()

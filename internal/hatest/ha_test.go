@@ -267,24 +267,31 @@ func (r result) line() string {
 		r.FalseFailovers, r.MultiHolderSamples, yes[r.StaleVIP], r.HoldersAfter, yes[r.SplitBrain], yes[r.ReturnedTookVIP], r.Preempt, policy, r.Seconds)
 }
 
+// singleHolder waits (30 s at most) until exactly one node holds the VIP and returns it; else
+// the test ends with every node's logs.
+func (c *cluster) singleHolder(ctx context.Context) *node {
+	var holder *node
+	if err := waitFor(ctx, 30*time.Second, "a single VIP holder", func() error {
+		hs := c.holders()
+		if len(hs) != 1 {
+			return fmt.Errorf("holders: %s", names(hs))
+		}
+		holder = hs[0]
+		return nil
+	}); err != nil {
+		c.dumpLogs()
+		c.t.Fatal(err)
+	}
+	return holder
+}
+
 // failover runs the write load, loses the VIP holder (mode sigkill or linkcut), measures the
 // recovery, brings the node back and reads every acknowledged write back.
 func (c *cluster) failover(ctx context.Context, api *apiClient, mode string) result {
 	t := c.t
 	began := time.Now()
 	r := result{Mode: mode, Preempt: c.preempt}
-	var victim *node
-	if err := waitFor(ctx, 30*time.Second, "a single VIP holder", func() error {
-		hs := c.holders()
-		if len(hs) != 1 {
-			return fmt.Errorf("holders: %s", names(hs))
-		}
-		victim = hs[0]
-		return nil
-	}); err != nil {
-		c.dumpLogs()
-		t.Fatal(err)
-	}
+	victim := c.singleHolder(ctx)
 	r.Victim = victim.name
 	t.Logf("%s: VIP on %s; write load for %s before losing it", mode, victim.name, preKill)
 
