@@ -70,15 +70,7 @@ func WithSysextBaseURL(t testing.TB, topology, url string) string {
 	} else {
 		sysext.Content = append(sysext.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "baseURL"}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: url})
 	}
-	out, err := yaml.Marshal(&doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), filepath.Base(topology))
-	if err := os.WriteFile(p, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeCopy(t, &doc, topology)
 }
 
 // WithDownloadsOn is WithSysextBaseURL for any profile: for one whose Kubernetes comes as
@@ -135,7 +127,13 @@ func withValues(t testing.TB, topology string, set [][]string) string {
 		}
 		m.Value, m.Tag, m.Style = kv[0], "!!str", 0
 	}
-	out, err := yaml.Marshal(&doc)
+	return writeCopy(t, &doc, topology)
+}
+
+// writeCopy writes doc to a temporary file named like topology (so messages name the same file)
+// and returns its path.
+func writeCopy(t testing.TB, doc *yaml.Node, topology string) string {
+	out, err := yaml.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
