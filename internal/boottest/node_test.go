@@ -285,6 +285,10 @@ func powerOff(t testing.TB, n *node) {
 		syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
 		<-n.done
 	}
+	// A machine that loses power loses its addresses too: a namespace that kept the VIP would
+	// claim it again when the cable is back, before the node's keepalived has even started. The
+	// next boot configures its own address, as the first one did on a fresh namespace.
+	sh(t, "ip -n %s addr flush scope global", nodeNS(n.name))
 	// Processes of the node that outlived its PID namespace (none expected).
 	for _, dir := range cgroupDirs() {
 		data, _ := os.ReadFile(filepath.Join(dir, n.name, "cgroup.procs"))
