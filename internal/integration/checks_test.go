@@ -899,3 +899,32 @@ func parseIgnition(path string) (types.Config, error) {
 	cfg, _, err := v3_4.Parse(raw)
 	return cfg, err
 }
+
+// checkScripts: every shell script the node gets under /opt/ignigen/bin parses (bash -n), so a
+// template that renders a broken script fails here rather than on first boot.
+func checkScripts(t testing.TB, root string) error {
+	bash := testkit.HostTool(t, "bash")
+	dir := filepath.Join(root, "opt/ignigen/bin")
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		head, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(head, []byte("#!/bin/bash")) && !bytes.HasPrefix(head, []byte("#!/bin/sh")) {
+			continue
+		}
+		if r := testkit.Run(cmdTimeout, nil, bash, "-n", p); r.Err != nil {
+			errs = append(errs, fail(r, "bash -n /opt/ignigen/bin/"+e.Name()))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -339,6 +339,7 @@ func checkNode(t *testing.T, b *builtCase, n build.NodeSummary, kubeadm string) 
 	}
 	record(t, "node-secrets", subject, checkNodeSecrets(root, b.expectedSecrets(t, role)))
 	record(t, "role-files", subject, checkRoleFiles(root, b.Cluster, spec, balances))
+	record(t, "scripts", subject, checkScripts(t, root))
 	if b.Cluster.OS.Network == "networkmanager" {
 		record(t, "nm-keyfile", subject, checkNMKeyfile(t, root, nmExpectFor(b.Cluster, node)))
 	}
@@ -424,6 +425,9 @@ func checkNode(t *testing.T, b *builtCase, n build.NodeSummary, kubeadm string) 
 	runtimeCfgs := []string{cfg}
 	if isInit {
 		runtimeCfgs = append(runtimeCfgs, "etc/kubernetes/kubeadm/join.yaml")
+	}
+	if spec.APIServer {
+		runtimeCfgs = append(runtimeCfgs, "etc/kubernetes/kubeadm/renew.yaml")
 	}
 	record(t, "runtime", subject+" ("+b.Cluster.Runtime.Name+")", checkRuntime(t, root, b.Cluster.OS, b.Cluster.Runtime, testkit.StandIn, runtimeCfgs))
 	err = checkKubeadmValidate(kubeadm, filepath.Join(root, cfg))

@@ -137,6 +137,9 @@ func TestNegativeControls(t *testing.T) {
 		_, err = checkSystemdVerify(t, negativeInput(t, "systemd-verify-exec"))
 		negative(t, "systemd-verify", dir+"systemd-verify-exec/etc/systemd/system/missing-command.service", err)
 	})
+	t.Run("scripts", func(t *testing.T) {
+		negative(t, "scripts", dir+"scripts/opt/ignigen/bin/unclosed-if", checkScripts(t, negativeInput(t, "scripts")))
+	})
 	t.Run("systemd-preset", func(t *testing.T) {
 		root := negativeInput(t, "systemd-preset")
 		if err := testkit.AddFlatcarUsr(root); err != nil {

@@ -5,16 +5,14 @@
 # never start a second cluster behind the same VIP. So it first asks every other API server
 # address and the VIP, bounded in time, whether an API server answers with a certificate of the
 # cluster CA (any HTTP status: the TLS handshake is the proof). If one does, the cluster exists:
-# it removes its own stale etcd member (same peer URL, its data died with the old disk), as Talos
-# does, and joins as a control-plane node. If none does, it runs kubeadm init.
+# it removes its own stale etcd member (rejoin-prepare), waits until its old Node is NotReady
+# and joins as a control-plane node. If none does, it runs kubeadm init.
 # The bound: ROUNDS rounds, 1 s apart, of parallel probes of at most 4 s each (15 s at most with
 # the default 3; a first boot loses 2-6 s: peers refuse at once, an unheld VIP times out).
 # IGNIGEN_INIT_DRY_RUN=1 prints the decision and stops (the HA test runs it so).
 set -euo pipefail
 ca=/etc/ignigen/ca.crt
-self={{ .Node.IP }}
 urls=({{ range .APIServers }}{{ if ne (print .) (print $.Node.IP) }} https://{{ . }}:{{ $.Cluster.Endpoint.BindPort }}{{ end }}{{ end }} {{ .Cluster.Endpoint.URL }})
-peers=({{ range .APIServers }}{{ if ne (print .) (print $.Node.IP) }} {{ . }}{{ end }}{{ end }})
 rounds=${IGNIGEN_INIT_PROBE_ROUNDS:-3}
 
 found=""
@@ -40,20 +38,8 @@ fi
 echo "init-or-join: $found answers with a certificate of the cluster CA: the cluster exists, joining it as a control-plane node instead of kubeadm init"
 [[ ${IGNIGEN_INIT_DRY_RUN:-} == 1 ]] && { echo "decision: join"; exit 0; }
 
-# Our own stale etcd member, found by its peer URL through etcd's JSON gateway on a peer.
-pki=/etc/kubernetes/pki/etcd
-{{ .Cluster.OS.Kubernetes.BinDir }}/kubeadm init phase certs etcd-healthcheck-client --config /etc/kubernetes/kubeadm/init.yaml
-etcd() { curl --silent --show-error --fail --max-time 10 --cacert $pki/ca.crt --cert $pki/healthcheck-client.crt --key $pki/healthcheck-client.key -X POST "https://$1:2379/v3/cluster/member/$2" -d "$3"; }
-for peer in "${peers[@]}"; do
-  members=$(etcd "$peer" list '{}') || continue
-  # Members are flat objects whose first field is the ID (etcd's gateway writes proto order).
-  id=$(tr -d ' \n' <<<"$members" | grep -o '{"ID":"[0-9]*"[^}]*}' | grep -F "\"https://$self:2380\"" | sed -n 's/^{"ID":"\([0-9]*\)".*/\1/p' | head -n 1) || true
-  if [[ -n $id ]]; then
-    echo "init-or-join: removing this node's stale etcd member $id (https://$self:2380) through $peer"
-    etcd "$peer" remove "{\"ID\":\"$id\"}" >/dev/null
-  fi
-  break
-done
+# What the node's previous life left: its stale etcd member (rejoin-prepare).
+/opt/ignigen/bin/rejoin-prepare /etc/kubernetes/kubeadm/init.yaml
 # kubeadm join refuses, for good, a name whose Node is still Ready ("a Node with name ... and
 # status Ready already exists"): a reinstall faster than the node-monitor grace period (about
 # 50 s) meets it. So wait, bounded, until the control plane has marked the old Node NotReady (or
