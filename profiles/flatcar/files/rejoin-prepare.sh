@@ -1,19 +1,12 @@
 #!/bin/bash
-# rejoin-prepare [KUBEADM_CONFIG]: runs on {{ .Node.Name }} before every kubeadm join attempt
-# (kubeadm-join.service; on the init node, init-or-join before it joins a running cluster). A
-# re-provisioned node boots its unchanged config again and must meet neither what its previous
-# life left in the cluster nor what a refused attempt of this boot left on its disk.
-# - kubeadm join refuses a name whose Node is still Ready (a reinstall faster than the
-#   node-monitor grace period, about 50 s), after writing files whose presence fails every later
-#   attempt's preflight checks. Removing them lets the unit's retry (every 30 s) join once the old
-#   Node is NotReady. The join units run only while /etc/kubernetes/kubelet.conf is absent, so
-#   nothing removed here belongs to a node that has joined.
+# rejoin-prepare [KUBEADM_CONFIG]: before every kubeadm join attempt on {{ .Node.Name }}, clears
+# what a re-provisioned node's previous life left (README "Re-provisioning a node"). kubeadm join
+# refuses a name whose Node is still Ready, after writing files that fail every later attempt's
+# preflight: they go, so the unit's retry joins once the old Node is NotReady. The join units run
+# only while kubelet.conf is absent: nothing removed here belongs to a node that has joined.
 {{- if .Role.APIServer }}
-# - The node's stale etcd member (same peer URL; its data died with the old disk): kubeadm join
-#   would adopt it (etcd's "peer URL exists" is not an error to kubeadm) and start an empty etcd
-#   under the old member's identity. It is removed through a peer first, as Talos does. Before
-#   kubelet.conf exists this boot's kubeadm has added no member, so a member with this node's
-#   peer URL is always the old one.
+# The stale etcd member (same peer URL, data lost with the old disk) goes too, through a peer:
+# kubeadm join would adopt it. Before kubelet.conf exists this boot has added no member.
 {{- end }}
 set -euo pipefail
 rm -fv /etc/kubernetes/bootstrap-kubelet.conf
@@ -27,8 +20,7 @@ self={{ .Node.IP }}
 peers=({{ range .APIServers }}{{ if ne (print .) (print $.Node.IP) }} {{ . }}{{ end }}{{ end }})
 config=${1:-/etc/kubernetes/kubeadm/renew.yaml}
 pki=/etc/kubernetes/pki/etcd
-# etcd's health-check client certificate, from the etcd CA this node holds (kubeadm makes it on
-# every control-plane node anyway).
+# etcd's health-check client certificate, from the etcd CA this node holds.
 {{ .Cluster.OS.Kubernetes.BinDir }}/kubeadm init phase certs etcd-healthcheck-client --config "$config"
 etcd() { curl --silent --show-error --fail --max-time 10 --cacert $pki/ca.crt --cert $pki/healthcheck-client.crt --key $pki/healthcheck-client.key -X POST "https://$1:2379/v3/cluster/member/$2" -d "$3"; }
 for peer in "${peers[@]}"; do
