@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -58,11 +59,44 @@ func Open(root string, salt []byte) (*Cache, error) {
 	now := time.Now()
 	os.Chtimes(dir, now, now) // in use: not pruned
 	prune(root, own, now.Add(-unusedFor))
+	pruneOwn(dir, now)
 	return &Cache{dir: dir, salt: salt}, nil
 }
 
-// unusedFor is how long an executable's entries outlive its last build.
-const unusedFor = 7 * 24 * time.Hour
+const (
+	unusedFor  = 7 * 24 * time.Hour // how long an executable's entries outlive its last build
+	tmpFor     = time.Hour          // a temporary file this old is a crashed build's
+	pruneEvery = 24 * time.Hour     // how often an executable's own entries are looked over
+	pruneMark  = ".pruned"          // its modification time says when that last happened
+)
+
+// pruneOwn removes, at most once per pruneEvery, this executable's entries written more than
+// unusedFor ago (a build that still needs one misses once and writes it again) and temporary
+// files a crashed build left: without it the directory of an executable in daily use grows
+// with every topology and every new secrets bundle ever built.
+func pruneOwn(dir string, now time.Time) {
+	mark := filepath.Join(dir, pruneMark)
+	if st, err := os.Stat(mark); err == nil && now.Sub(st.ModTime()) < pruneEvery {
+		return
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		limit := unusedFor
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			limit = tmpFor
+		}
+		if info, err := e.Info(); err == nil && e.Name() != pruneMark && now.Sub(info.ModTime()) > limit {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	if f, err := os.OpenFile(mark, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+		f.Close()
+	}
+	os.Chtimes(mark, now, now)
+}
 
 // prune removes the entries of other executables last used before cutoff.
 func prune(root, own string, cutoff time.Time) {

@@ -176,3 +176,53 @@ func TestPruneOtherExecutables(t *testing.T) {
 		}
 	}
 }
+
+func TestPruneOwnEntries(t *testing.T) {
+	day := 24 * time.Hour
+	cases := []struct {
+		name    string
+		file    string
+		age     time.Duration
+		markAge time.Duration // of the marker; 0: none
+		kept    bool
+	}{
+		{"fresh entry", "entry", day, 0, true},
+		{"entry written over a week ago", "entry", unusedFor + day, 0, false},
+		{"fresh temporary file (a build may be writing it)", ".tmp-1", time.Minute, 0, true},
+		{"temporary file of a crashed build", ".tmp-1", 2 * time.Hour, 0, false},
+		{"old entry, looked over today already", "entry", unusedFor + day, time.Hour, true},
+		{"old entry, looked over yesterday", "entry", unusedFor + day, pruneEvery + time.Hour, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "cache")
+			c, err := Open(root, []byte("build"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			p := filepath.Join(c.dir, tc.file)
+			if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(p, now.Add(-tc.age), now.Add(-tc.age)); err != nil {
+				t.Fatal(err)
+			}
+			mark := filepath.Join(c.dir, pruneMark)
+			if tc.markAge == 0 {
+				os.Remove(mark)
+			} else if err := os.Chtimes(mark, now.Add(-tc.markAge), now.Add(-tc.markAge)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Open(root, []byte("build")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(p); (err == nil) != tc.kept {
+				t.Errorf("%s: kept %v, want %v", tc.file, err == nil, tc.kept)
+			}
+			if st, err := os.Stat(mark); err != nil || (tc.markAge != time.Hour && now.Sub(st.ModTime()) > time.Minute) {
+				t.Errorf("marker not renewed after a look-over (%v)", err)
+			}
+		})
+	}
+}
