@@ -138,6 +138,17 @@ type exampleCase struct {
 // skippedDirs under testdata hold no example topology.
 var skippedDirs = []string{"invalid", "integration-negative"}
 
+// exampleNamed is the example of testdata/NAME.
+func exampleNamed(t *testing.T, name string) exampleCase {
+	for _, e := range examples(t) {
+		if e.Name == name {
+			return e
+		}
+	}
+	t.Fatalf("no example %s in testdata", name)
+	return exampleCase{}
+}
+
 func examples(t *testing.T) []exampleCase {
 	root := testkit.RepoRoot(t)
 	paths, err := filepath.Glob(filepath.Join(root, "testdata", "*", "topology.yaml"))

@@ -24,15 +24,7 @@ import (
 const renewConfig = "/etc/kubernetes/kubeadm/renew.yaml" // inside the node's root
 
 func TestRejoinPrepareKubeadm(t *testing.T) {
-	var c exampleCase
-	for _, e := range examples(t) {
-		if e.Name == "flatcar-ha" {
-			c = e
-		}
-	}
-	if c.Name == "" {
-		t.Fatal("no flatcar-ha example")
-	}
+	c := exampleNamed(t, "flatcar-ha")
 	b := buildCase(t, c, testkit.ServeSysext(t))
 	var joining string
 	for _, n := range b.Manifest.Nodes {

@@ -31,15 +31,7 @@ var shortLived = []struct{ name, file, ca, pod string }{
 }
 
 func TestRenewCerts(t *testing.T) {
-	var c exampleCase
-	for _, e := range examples(t) {
-		if e.Name == "flatcar-ha" {
-			c = e
-		}
-	}
-	if c.Name == "" {
-		t.Fatal("no flatcar-ha example")
-	}
+	c := exampleNamed(t, "flatcar-ha")
 	b := buildCase(t, c, testkit.ServeSysext(t))
 	root := testkit.Apply(t, filepath.Join(b.Test, b.Init.File))
 	kubeadm := testkit.ToolVersion(t, "kubeadm", c.Cluster.Kubernetes.Version)
