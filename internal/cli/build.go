@@ -49,6 +49,7 @@ func runBuild(env *Env, args []string) int {
 	if !membershipAbsorbed(env, pos[0], text, prev, &res.Manifest, *allowMembership) {
 		return ExitFailed
 	}
+	details := changeDetails(*outDir, prev, res) // before the previous configs are replaced
 	files := make([]output.File, 0, len(res.Files)+1)
 	for _, f := range res.Files {
 		files = append(files, output.File(f))
@@ -61,7 +62,7 @@ func runBuild(env *Env, args []string) int {
 		return ExitFailed
 	}
 	summary(env, *outDir, res, src.created)
-	changes(env, prev, &res.Manifest)
+	changes(env, prev, &res.Manifest, details)
 	return ExitOK
 }
 

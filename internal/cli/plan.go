@@ -2,6 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/ignigen/ignigen/internal/build"
@@ -38,8 +41,41 @@ func membershipAbsorbed(env *Env, file string, text []byte, prev, next *build.Ma
 	return false
 }
 
-// changes prints what the build changed against the previous one, node by node, and what to do.
-func changes(env *Env, prev, next *build.Manifest) {
+// changeDetails says, for every node whose config changed since the previous build in dir, what
+// differs in it (plan.ConfigDetail), read before the new output replaces the previous one. A
+// previous config that cannot be read gets no detail: the table still says "changed".
+func changeDetails(dir string, prev *build.Manifest, res *build.Result) map[string]string {
+	if prev == nil || !plan.SameCluster(prev, &res.Manifest) {
+		return nil
+	}
+	was := map[string]build.NodeSummary{}
+	for _, n := range prev.Nodes {
+		was[n.Name] = n
+	}
+	data := map[string][]byte{}
+	for _, f := range res.Files {
+		data[f.Name] = f.Data
+	}
+	details := map[string]string{}
+	for _, n := range res.Manifest.Nodes {
+		old, ok := was[n.Name]
+		if !ok || old.SHA256 == n.SHA256 || filepath.Base(old.File) != old.File {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, old.File))
+		if err != nil {
+			continue
+		}
+		if d, err := plan.ConfigDetail(raw, data[n.File]); err == nil {
+			details[n.Name] = d.String()
+		}
+	}
+	return details
+}
+
+// changes prints what the build changed against the previous one, node by node, and what to do;
+// then what differs in the changed configs, once for nodes that changed alike.
+func changes(env *Env, prev, next *build.Manifest, details map[string]string) {
 	switch {
 	case prev == nil:
 		return // a first build: the summary said it all
@@ -57,6 +93,19 @@ func changes(env *Env, prev, next *build.Manifest) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", c.Node, c.Role, c.Kind, c.Action)
 	}
 	tw.Flush()
+	var order []string
+	alike := map[string][]string{}
+	for _, n := range next.Nodes {
+		if d, ok := details[n.Name]; ok {
+			if alike[d] == nil {
+				order = append(order, d)
+			}
+			alike[d] = append(alike[d], n.Name)
+		}
+	}
+	for _, d := range order {
+		fmt.Fprintf(env.Stdout, "  %s: %s\n", strings.Join(alike[d], ", "), d)
+	}
 	for _, n := range next.Nodes {
 		if n.Phase == string(model.PhaseInit) {
 			fmt.Fprintf(env.Stdout, "note: %s keeps the init phase; once the cluster has booted, set `cluster.initialized: true` so that no rebuild gives any node the init phase (a re-provisioned %s joins the running cluster all the same: init-or-join)\n", n.Name, n.Name)

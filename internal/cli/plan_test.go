@@ -43,6 +43,9 @@ func TestRebuildAgainstRunningCluster(t *testing.T) {
 		{name: "outside the reserved set, allowed", first: []string{exampleVIPLine, reserve36},
 			next:  []string{exampleVIPLine, reserve36, lastNode, lastNode + "  - {name: node6-cp, role: control-plane, ip: 192.168.122.38}\n"},
 			allow: true, table: []string{`node1-cp\s+control-plane\s+changed\s+a running node keeps its first-boot config`, `node6-cp\s+control-plane\s+added`}},
+		{name: "worker moved: what changed in its config", next: []string{"ip: 192.168.122.35", "ip: 192.168.122.37"},
+			table: []string{`node4-worker\s+worker\s+unchanged`, `node5-worker\s+worker\s+changed`,
+				`\n  node5-worker: changed file /etc/systemd/network/00-eth0.network, unit kubelet.service\n`}},
 		{name: "node removed", next: []string{lastNode, ""},
 			table: []string{`node4-worker\s+worker\s+unchanged`, `node5-worker\s+worker\s+removed\s+drain it, shut it down`}},
 	} {

@@ -1,0 +1,108 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/coreos/ignition/v2/config/v3_4/types"
+)
+
+// Detail is what differs between two configs of one node: the files, directories, links, units
+// (with their drop-ins), users and groups added, removed or changed, each named as "file /path"
+// or "unit name", and "other settings" for the rest of the config.
+type Detail struct {
+	Added, Removed, Changed []string
+}
+
+// ConfigDetail compares a node's previous config with its new one.
+func ConfigDetail(prev, next []byte) (Detail, error) {
+	before, err := configItems(prev)
+	if err != nil {
+		return Detail{}, fmt.Errorf("previous config: %w", err)
+	}
+	after, err := configItems(next)
+	if err != nil {
+		return Detail{}, fmt.Errorf("new config: %w", err)
+	}
+	var d Detail
+	for name, a := range after {
+		switch b, ok := before[name]; {
+		case !ok:
+			d.Added = append(d.Added, name)
+		case !bytes.Equal(a, b):
+			d.Changed = append(d.Changed, name)
+		}
+	}
+	for name := range before {
+		if _, ok := after[name]; !ok {
+			d.Removed = append(d.Removed, name)
+		}
+	}
+	slices.Sort(d.Added)
+	slices.Sort(d.Removed)
+	slices.Sort(d.Changed)
+	return d, nil
+}
+
+// String is the detail in one line, e.g. "changed unit kubeadm-join.service; added file /opt/x".
+func (d Detail) String() string {
+	var parts []string
+	for _, l := range []struct {
+		verb  string
+		names []string
+	}{{"changed", d.Changed}, {"added", d.Added}, {"removed", d.Removed}} {
+		if len(l.names) > 0 {
+			parts = append(parts, l.verb+" "+strings.Join(l.names, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return "the same entries in another form"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// configItems splits a config into named entries, each as its JSON; what the lists leave is
+// "other settings".
+func configItems(raw []byte) (map[string][]byte, error) {
+	var cfg types.Config
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, err
+	}
+	items := map[string][]byte{}
+	add := func(name string, v any) error {
+		b, err := json.Marshal(v)
+		items[name] = b
+		return err
+	}
+	var errs []error
+	for _, f := range cfg.Storage.Files {
+		errs = append(errs, add("file "+f.Path, f))
+	}
+	for _, d := range cfg.Storage.Directories {
+		errs = append(errs, add("directory "+d.Path, d))
+	}
+	for _, l := range cfg.Storage.Links {
+		errs = append(errs, add("link "+l.Path, l))
+	}
+	for _, u := range cfg.Systemd.Units {
+		errs = append(errs, add("unit "+u.Name, u))
+	}
+	for _, u := range cfg.Passwd.Users {
+		errs = append(errs, add("user "+u.Name, u))
+	}
+	for _, g := range cfg.Passwd.Groups {
+		errs = append(errs, add("group "+g.Name, g))
+	}
+	cfg.Storage.Files, cfg.Storage.Directories, cfg.Storage.Links = nil, nil, nil
+	cfg.Systemd.Units, cfg.Passwd.Users, cfg.Passwd.Groups = nil, nil, nil
+	errs = append(errs, add("other settings", cfg))
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
