@@ -18,6 +18,7 @@ func runBuild(env *Env, args []string) int {
 	secretsPath := fs.String("secrets", "", "secrets bundle to use; must exist (default: DIR/secrets.yaml, created on the first build)")
 	useCache := fs.Bool("cache", true, "reuse translations of earlier builds (kept sealed in $"+CacheEnv+", default ~/.cache/ignigen/build; the output is the same either way)")
 	allowMembership := fs.Bool("allow-membership-change", false, "build even if running nodes cannot absorb the change (the cluster is not booted yet, or you re-provision every VIP holder and control-plane node)")
+	dryRun := fs.Bool("dry-run", false, "build and compare with the previous build in DIR: print what would change and what a running cluster cannot absorb, write nothing to DIR")
 	pos, code, done := parse(env, fs, "build", args, 1)
 	if done {
 		return code
@@ -50,6 +51,10 @@ func runBuild(env *Env, args []string) int {
 		return ExitFailed
 	}
 	details := changeDetails(*outDir, prev, res) // before the previous configs are replaced
+	if *dryRun {
+		dryRunReport(env, *outDir, prev, res, details, src.created)
+		return ExitOK
+	}
 	files := make([]output.File, 0, len(res.Files)+1)
 	for _, f := range res.Files {
 		files = append(files, output.File(f))

@@ -112,3 +112,17 @@ func changes(env *Env, prev, next *build.Manifest, details map[string]string) {
 		}
 	}
 }
+
+// dryRunReport says what `build --dry-run` found: the change table a build would print, and
+// that nothing was written.
+func dryRunReport(env *Env, dir string, prev *build.Manifest, res *build.Result, details map[string]string, newSecrets bool) {
+	fmt.Fprintf(env.Stdout, "dry run: nothing was written to %s\n", dir)
+	switch {
+	case prev == nil && newSecrets:
+		fmt.Fprintf(env.Stdout, "a build would be the first in %s: a new secrets bundle, %d nodes to boot\n", dir, len(res.Manifest.Nodes))
+	case prev == nil:
+		fmt.Fprintf(env.Stdout, "a build would be the first in %s: %d nodes to boot\n", dir, len(res.Manifest.Nodes))
+	default:
+		changes(env, prev, &res.Manifest, details)
+	}
+}

@@ -93,3 +93,34 @@ func TestRebuildWithOtherSecretsIsANewCluster(t *testing.T) {
 	require.Equal(t, ExitOK, res.code, res.stderr)
 	assert.Contains(t, res.stdout, "new cluster")
 }
+
+// TestDryRun: `build --dry-run` says what a build would change or refuse, and writes nothing.
+func TestDryRun(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	t.Chdir(dir)
+	first := writeTopology(t, dir, "first.yaml")
+	res := run("build", first, "-o", out, "--dry-run")
+	require.Equal(t, ExitOK, res.code, res.stderr)
+	assert.Contains(t, res.stdout, "a build would be the first in "+out+": a new secrets bundle, 5 nodes to boot")
+	assert.NoDirExists(t, out, "a dry run creates no output directory")
+
+	require.Equal(t, ExitOK, run("build", first, "-o", out).code)
+	before := tree(t, out)
+	for _, tc := range []struct {
+		name, from, to string
+		code           int
+		want           string
+	}{
+		{"worker moved", "ip: 192.168.122.35", "ip: 192.168.122.37", ExitOK, "\n  node5-worker: changed file /etc/systemd/network/00-eth0.network"},
+		{"VIP moved: refused", "vip: 192.168.122.30", "vip: 192.168.122.29", ExitFailed, "the VIP changes from 192.168.122.30 to 192.168.122.29"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			topo := writeTopology(t, dir, "topology.yaml", tc.from, tc.to)
+			res := run("build", topo, "-o", out, "--dry-run")
+			assert.Equal(t, tc.code, res.code, res.stderr)
+			assert.Contains(t, res.stdout+res.stderr, tc.want)
+			assert.Equal(t, before, tree(t, out), "a dry run leaves the output as it was")
+		})
+	}
+}
