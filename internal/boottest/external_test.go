@@ -22,7 +22,8 @@ import (
 // hold the VIP and run HAProxy in front of three control-plane nodes, a management node (kubectl,
 // its own client certificate) and two workers. Power-on in init-last order (everything else
 // first, the init node 20 s later and last): one boot proves both. Then the VIP-holding
-// load-balancer loses power and the API must answer through the other one, losing no write.
+// load-balancer loses power and the API must answer through the other one, losing no write;
+// then a joining control-plane node is wiped and re-provisioned (reprovisionJoining).
 func TestBootExternal(t *testing.T) {
 	src, err := os.ReadFile(ExternalTopologyPath)
 	if err != nil {
@@ -40,7 +41,10 @@ func TestBootExternal(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	t.Run("lb-power-loss", c.lbPowerLoss)
+	if !t.Run("lb-power-loss", c.lbPowerLoss) {
+		return
+	}
+	t.Run("reprovision-join", c.reprovisionJoining)
 }
 
 // checkExternal: what the unstacked roles promise. Exactly one VIP holder, a load-balancer node;

@@ -30,6 +30,7 @@ type node struct {
 	done                chan struct{}
 	poweredOn           time.Time
 	rebooted            bool // powered on again with its disk kept
+	off                 bool // powered off by the test and not on again
 }
 
 // osFiles are what a Flatcar node has before Ignition runs and a Debian root lacks (or has
@@ -238,7 +239,7 @@ func powerOn(t testing.TB, n *node) {
 	n.cmd = exec.Command("sh", append([]string{"-c", script, "sh"}, args...)...)
 	n.cmd.Stdout, n.cmd.Stderr = log, log
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	n.poweredOn = time.Now()
+	n.poweredOn, n.off = time.Now(), false
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -275,6 +276,7 @@ func (n *node) exec(cmdline string) (string, error) {
 // powerOff pulls the node's plug: its bridge port goes down (a dead node answers nothing), then
 // its PID 1 and nspawn are killed. Its disk (root, stores) stays.
 func powerOff(t testing.TB, n *node) {
+	n.off = true
 	setPort(t, n, false)
 	if p := n.initPID(); p != 0 {
 		syscall.Kill(p, syscall.SIGKILL)

@@ -103,7 +103,7 @@ func (c *cluster) reprovisionInit(t *testing.T) {
 	// Every write acknowledged since the cluster booted, not only this writer's.
 	missing := c.missingWrites(t, c.acked)
 	fmt.Fprintf(os.Stderr, "REPROVISION-RESULT node=%s ready-after=%.1fs worker=%s ready-after=%.1fs worker-join-attempts=%d acked=%d failed=%d lost=%d of %d longest-gap=%.1fs cluster-id=%s\n",
-		n.name, readyAfter[n.name], worker.name, readyAfter[worker.name], strings.Count(journal, "[preflight] Running pre-flight checks"),
+		n.name, readyAfter[n.name], worker.name, readyAfter[worker.name], joinAttempts(journal),
 		len(acked), failed, len(missing), len(c.acked), gap.Seconds(), before)
 	if len(missing) > 0 {
 		t.Errorf("boottest: %d acknowledged writes lost: %v", len(missing), missing)
@@ -166,4 +166,67 @@ func (c *cluster) etcdClusterID(t testing.TB, n *node) string {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// reprovisionJoining runs on an assembled cluster: a joining control-plane node's disk is wiped
+// and its unchanged config applied by Ignition again while a client writes through the VIP. It
+// powers on while its old Node is still Ready and its etcd member still listed. Before each
+// kubeadm join attempt rejoin-prepare must remove the stale member (kubeadm join would adopt it)
+// and clear what a refused attempt left; the node must join, etcd keep its cluster ID and end
+// with one voting member per control-plane node, and no acknowledged write be lost.
+func (c *cluster) reprovisionJoining(t *testing.T) {
+	var n, other *node
+	for _, cn := range c.nodes {
+		switch {
+		case !model.Role(cn.role).Spec().APIServer:
+		case cn.name == c.initNode().Name:
+			other = cn
+		case n == nil:
+			n = cn
+		}
+	}
+	if n == nil || other == nil {
+		t.Fatal("boottest: re-provisioning a joining node needs the init node and another control-plane node")
+	}
+	before := c.etcdClusterID(t, other)
+	w := c.startWriter(t)
+	time.Sleep(3 * time.Second)
+	c.wipe(t, n)
+	setPort(t, n, true)
+	on := time.Now()
+	c.powerOnMono[n.name] = monoNow()
+	powerOn(t, n)
+	if !waitFor(5*time.Minute, 2*time.Second, func() bool { return c.readyNodes()[n.name] && c.nodeRebootedReady(n, on) }) {
+		c.dumpFailures(t)
+		j, _ := n.exec("journalctl -b --no-pager -o short-monotonic -u kubeadm-join")
+		t.Logf("--- %s kubeadm-join.service:\n%s", n.name, lastLines(j, 80))
+		t.Fatalf("boottest: re-provisioned %s not Ready within 5 min", n.name)
+	}
+	ready := time.Since(on).Seconds()
+	logf("re-provisioned %s Ready %.1fs after power-on", n.name, ready)
+	acked, failed, gap := w.stop(t)
+
+	journal := c.journalHas(t, n, "kubeadm-join.service", "rejoin-prepare: removing this node's stale etcd member", "This node has joined the cluster")
+	if after := c.etcdClusterID(t, n); after != before {
+		t.Errorf("boottest: etcd cluster ID %s on the re-provisioned %s, was %s: a second cluster", after, n.name, before)
+	}
+	missing := c.missingWrites(t, c.acked)
+	fmt.Fprintf(os.Stderr, "REPROVISION-JOIN-RESULT node=%s ready-after=%.1fs join-attempts=%d acked=%d failed=%d lost=%d of %d longest-gap=%.1fs\n",
+		n.name, ready, joinAttempts(journal), len(acked), failed, len(missing), len(c.acked), gap.Seconds())
+	if len(missing) > 0 {
+		t.Errorf("boottest: %d acknowledged writes lost: %v", len(missing), missing)
+	}
+	c.checkAssembled(t)
+}
+
+// joinAttempts counts kubeadm join runs in a unit's journal: each starts with this line alone (a
+// control-plane join prints a second, longer preflight line).
+func joinAttempts(journal string) int {
+	n := 0
+	for _, l := range strings.Split(journal, "\n") {
+		if strings.TrimSpace(l) == "[preflight] Running pre-flight checks" {
+			n++
+		}
+	}
+	return n
 }
