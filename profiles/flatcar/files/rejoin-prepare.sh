@@ -22,7 +22,8 @@ config=${1:-/etc/kubernetes/kubeadm/renew.yaml}
 pki=/etc/kubernetes/pki/etcd
 # etcd's health-check client certificate, from the etcd CA this node holds.
 {{ .Cluster.OS.Kubernetes.BinDir }}/kubeadm init phase certs etcd-healthcheck-client --config "$config"
-etcd() { curl --silent --show-error --fail --max-time 10 --cacert $pki/ca.crt --cert $pki/healthcheck-client.crt --key $pki/healthcheck-client.key -X POST "https://$1:2379/v3/cluster/member/$2" -d "$3"; }
+# Peers in address order, reserved ones too: one that is not there costs the connect timeout.
+etcd() { curl --silent --show-error --fail --connect-timeout 2 --max-time 10 --cacert $pki/ca.crt --cert $pki/healthcheck-client.crt --key $pki/healthcheck-client.key -X POST "https://$1:2379/v3/cluster/member/$2" -d "$3"; }
 for peer in "${peers[@]}"; do
   members=$(etcd "$peer" list '{}') || continue
   # Members are flat objects whose first field is the ID (etcd's gateway writes proto order).
