@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -72,37 +73,32 @@ func configItems(raw []byte) (map[string][]byte, error) {
 		return nil, err
 	}
 	items := map[string][]byte{}
-	add := func(name string, v any) error {
-		b, err := json.Marshal(v)
-		items[name] = b
-		return err
-	}
-	var errs []error
-	for _, f := range cfg.Storage.Files {
-		errs = append(errs, add("file "+f.Path, f))
-	}
-	for _, d := range cfg.Storage.Directories {
-		errs = append(errs, add("directory "+d.Path, d))
-	}
-	for _, l := range cfg.Storage.Links {
-		errs = append(errs, add("link "+l.Path, l))
-	}
-	for _, u := range cfg.Systemd.Units {
-		errs = append(errs, add("unit "+u.Name, u))
-	}
-	for _, u := range cfg.Passwd.Users {
-		errs = append(errs, add("user "+u.Name, u))
-	}
-	for _, g := range cfg.Passwd.Groups {
-		errs = append(errs, add("group "+g.Name, g))
-	}
+	err := errors.Join(
+		addEach(items, "file ", cfg.Storage.Files, func(f types.File) string { return f.Path }),
+		addEach(items, "directory ", cfg.Storage.Directories, func(d types.Directory) string { return d.Path }),
+		addEach(items, "link ", cfg.Storage.Links, func(l types.Link) string { return l.Path }),
+		addEach(items, "unit ", cfg.Systemd.Units, func(u types.Unit) string { return u.Name }),
+		addEach(items, "user ", cfg.Passwd.Users, func(u types.PasswdUser) string { return u.Name }),
+		addEach(items, "group ", cfg.Passwd.Groups, func(g types.PasswdGroup) string { return g.Name }),
+	)
 	cfg.Storage.Files, cfg.Storage.Directories, cfg.Storage.Links = nil, nil, nil
 	cfg.Systemd.Units, cfg.Passwd.Users, cfg.Passwd.Groups = nil, nil, nil
-	errs = append(errs, add("other settings", cfg))
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	rest, restErr := json.Marshal(cfg)
+	items["other settings"] = rest
+	if err := errors.Join(err, restErr); err != nil {
+		return nil, err
 	}
 	return items, nil
+}
+
+// addEach puts every entry of list into items as its JSON, under kind and its name.
+func addEach[T any](items map[string][]byte, kind string, list []T, name func(T) string) error {
+	for _, e := range list {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		items[kind+name(e)] = b
+	}
+	return nil
 }
