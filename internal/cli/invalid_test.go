@@ -64,7 +64,7 @@ func TestInvalidCorpus(t *testing.T) {
 			} else {
 				assert.Equal(t, ExitFailed, res.code)
 				assert.Contains(t, res.stderr, path+": ")
-				assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(path)+`: \d+ error\(s\), \d+ warning\(s\)\n\z`, res.stderr, "ends with the count")
+				assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(path)+`: \d+ error\(s\), \d+ warning\(s\)(; testdata/invalid/snippets/[^:]+: \d+ error\(s\), \d+ warning\(s\))*\n\z`, res.stderr, "ends with the count, per file")
 				assert.Empty(t, res.stdout)
 			}
 			for _, line := range strings.Split(strings.TrimSuffix(res.stderr, "\n"), "\n") {

@@ -27,8 +27,7 @@ func loadTopology(env *Env, path string) (*model.Cluster, []byte, bool) {
 	c, r, err := topology.Parse(path, data)
 	fmt.Fprint(env.Stderr, r.String())
 	if err != nil {
-		n, w := r.Count()
-		fmt.Fprintf(env.Stderr, "%s: %d error(s), %d warning(s)\n", path, n, w)
+		fmt.Fprintln(env.Stderr, r.Summary())
 		return nil, nil, false
 	}
 	return c, data, true

@@ -77,6 +77,34 @@ func (r Report) Count() (errors, warnings int) {
 	return errors, warnings
 }
 
+// Summary counts errors and warnings per file, the report's own first: "topology.yaml: 1
+// error(s), 0 warning(s); snippets/a.bu: 2 error(s), 0 warning(s)". A problem in a file the input
+// refers to is also reported at the reference; counted per file, neither is counted twice.
+func (r Report) Summary() string {
+	files := []string{r.File}
+	counts := map[string]*[2]int{r.File: {}}
+	for _, e := range r.Entries {
+		f := r.File
+		if e.File != "" {
+			f = e.File
+		}
+		if counts[f] == nil {
+			files = append(files, f)
+			counts[f] = &[2]int{}
+		}
+		if e.Severity == Error {
+			counts[f][0]++
+		} else {
+			counts[f][1]++
+		}
+	}
+	parts := make([]string, len(files))
+	for i, f := range files {
+		parts[i] = fmt.Sprintf("%s: %d error(s), %d warning(s)", f, counts[f][0], counts[f][1])
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Sort orders entries by position, then path, so output is stable and reads top to bottom: the
 // report's own file first, then each file it refers to.
 func (r *Report) Sort() {
