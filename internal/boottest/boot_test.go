@@ -21,9 +21,10 @@ const (
 // TestBoot powers on all five nodes at once and waits, from the client namespace, until every
 // node is Ready; then checks the control plane, etcd, the admin identity and every node's units.
 // The same cluster then renews the init node's expiring certificates through its own timer unit
-// (certRenewal), loses power on the VIP holder and is power-cycled (powerLoss), and has its init
-// node wiped and re-provisioned from its unchanged config (reprovisionInit). The init-last power-on
-// order is TestBootExternal's.
+// (certRenewal), saves an etcd snapshot through its own unit (etcdSnapshot), loses power on the
+// VIP holder and is power-cycled (powerLoss), and has its init node and a worker wiped and
+// re-provisioned from their unchanged configs (reprovisionInit). The init-last power-on order is
+// TestBootExternal's.
 func TestBoot(t *testing.T) {
 	c := newCluster(t, nil)
 	powerOnAll(t, c, c.nodes, 0, readyTimeout)
@@ -34,6 +35,7 @@ func TestBoot(t *testing.T) {
 	if !t.Run("cert-renewal", c.certRenewal) {
 		return
 	}
+	t.Run("etcd-snapshot", c.etcdSnapshot)
 	// The renewal restarted the init node's etcd and API server: the VIP holder is lost only once
 	// all three members are healthy again, else power-loss would test a two-member etcd.
 	c.checkAssembled(t)
