@@ -1,9 +1,6 @@
 #!/bin/bash
-# etcd-snapshot: saves a snapshot of etcd on {{ .Node.Name }} (etcd-snapshot.timer, daily) with the
-# etcdctl of the etcd static pod's own image, through kubectl exec: the node needs no etcdctl of
-# its own. Snapshots land in /var/lib/etcd/ignigen-snapshots (the pod's data hostPath), 0600; the
-# newest IGNIGEN_SNAPSHOT_KEEP (default 7) stay. A snapshot holds every Secret of the cluster:
-# copy it off the node to somewhere as safe. README "etcd snapshots" tells how to restore.
+# etcd-snapshot: a snapshot of etcd on {{ .Node.Name }} by the etcd pod's own etcdctl (README "etcd
+# snapshots"). It holds every Secret of the cluster: copy it off the node to somewhere as safe.
 set -euo pipefail
 keep=${IGNIGEN_SNAPSHOT_KEEP:-7}
 dir=/var/lib/etcd/ignigen-snapshots

@@ -5,8 +5,7 @@
 # preflight: they go, so the unit's retry joins once the old Node is NotReady. The join units run
 # only while kubelet.conf is absent: nothing removed here belongs to a node that has joined.
 {{- if .Role.APIServer }}
-# The stale etcd member (same peer URL, data lost with the old disk) goes too, through a peer:
-# kubeadm join would adopt it. Before kubelet.conf exists this boot has added no member.
+# So does the stale etcd member (its data died with the old disk), which kubeadm would adopt.
 {{- end }}
 set -euo pipefail
 rm -fv /etc/kubernetes/bootstrap-kubelet.conf
@@ -26,7 +25,7 @@ pki=/etc/kubernetes/pki/etcd
 etcd() { curl --silent --show-error --fail --connect-timeout 2 --max-time 10 --cacert $pki/ca.crt --cert $pki/healthcheck-client.crt --key $pki/healthcheck-client.key -X POST "https://$1:2379/v3/cluster/member/$2" -d "$3"; }
 for peer in "${peers[@]}"; do
   members=$(etcd "$peer" list '{}') || continue
-  # Members are flat objects whose first field is the ID (etcd's gateway writes proto order).
+  # Members are flat objects, ID first (proto order).
   id=$(tr -d ' \n' <<<"$members" | grep -o '{"ID":"[0-9]*"[^}]*}' | grep -F "\"https://$self:2380\"" | sed -n 's/^{"ID":"\([0-9]*\)".*/\1/p' | head -n 1) || true
   if [[ -n $id ]]; then
     echo "rejoin-prepare: removing this node's stale etcd member $id (https://$self:2380) through $peer"
