@@ -50,7 +50,12 @@ func runBuild(env *Env, args []string) int {
 	if !membershipAbsorbed(env, pos[0], text, prev, &res.Manifest, *allowMembership) {
 		return ExitFailed
 	}
-	details := changeDetails(*outDir, prev, res) // before the previous configs are replaced
+	configs := make(map[string][]byte, len(res.Files))
+	for _, f := range res.Files {
+		configs[f.Name] = f.Data
+	}
+	// Read before the new output replaces the previous configs.
+	details := plan.Details(*outDir, prev, &res.Manifest, func(file string) []byte { return configs[file] })
 	if *dryRun {
 		dryRunReport(env, *outDir, prev, res, details, src.created)
 		return ExitOK

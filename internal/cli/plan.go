@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -41,41 +39,9 @@ func membershipAbsorbed(env *Env, file string, text []byte, prev, next *build.Ma
 	return false
 }
 
-// changeDetails says, for every node whose config changed since the previous build in dir, what
-// differs in it (plan.ConfigDetail), read before the new output replaces the previous one. A
-// previous config that cannot be read gets no detail: the table still says "changed".
-func changeDetails(dir string, prev *build.Manifest, res *build.Result) map[string]string {
-	if prev == nil || !plan.SameCluster(prev, &res.Manifest) {
-		return nil
-	}
-	was := map[string]build.NodeSummary{}
-	for _, n := range prev.Nodes {
-		was[n.Name] = n
-	}
-	data := map[string][]byte{}
-	for _, f := range res.Files {
-		data[f.Name] = f.Data
-	}
-	details := map[string]string{}
-	for _, n := range res.Manifest.Nodes {
-		old, ok := was[n.Name]
-		if !ok || old.SHA256 == n.SHA256 || filepath.Base(old.File) != old.File {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join(dir, old.File))
-		if err != nil {
-			continue
-		}
-		if d, err := plan.ConfigDetail(raw, data[n.File]); err == nil {
-			details[n.Name] = d.String()
-		}
-	}
-	return details
-}
-
 // changes prints what the build changed against the previous one, node by node, and what to do;
 // then what differs in the changed configs, once for nodes that changed alike.
-func changes(env *Env, prev, next *build.Manifest, details map[string]string) {
+func changes(env *Env, prev, next *build.Manifest, details map[string]plan.Detail) {
 	switch {
 	case prev == nil:
 		return // a first build: the summary said it all
@@ -96,7 +62,8 @@ func changes(env *Env, prev, next *build.Manifest, details map[string]string) {
 	var order []string
 	alike := map[string][]string{}
 	for _, n := range next.Nodes {
-		if d, ok := details[n.Name]; ok {
+		if detail, ok := details[n.Name]; ok {
+			d := detail.String()
 			if alike[d] == nil {
 				order = append(order, d)
 			}
@@ -115,7 +82,7 @@ func changes(env *Env, prev, next *build.Manifest, details map[string]string) {
 
 // dryRunReport says what `build --dry-run` found: the change table a build would print, and
 // that nothing was written.
-func dryRunReport(env *Env, dir string, prev *build.Manifest, res *build.Result, details map[string]string, newSecrets bool) {
+func dryRunReport(env *Env, dir string, prev *build.Manifest, res *build.Result, details map[string]plan.Detail, newSecrets bool) {
 	fmt.Fprintf(env.Stdout, "dry run: nothing was written to %s\n", dir)
 	switch {
 	case prev == nil && newSecrets:

@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/coreos/ignition/v2/config/v3_4/types"
+
+	"github.com/ignigen/ignigen/internal/build"
 )
 
 // Detail is what differs between two configs of one node: the files, directories, links, units
@@ -16,6 +20,35 @@ import (
 // or "unit name", and "other settings" for the rest of the config.
 type Detail struct {
 	Added, Removed, Changed []string
+}
+
+// Details says, for every node whose config changed since the previous build in dir (Diff),
+// what differs in it, read from dir before the new build replaces it; next gives a node's new
+// config by file name. A previous config that cannot be read or parsed gets no detail: the
+// change table still says "changed".
+func Details(dir string, prev, next *build.Manifest, config func(file string) []byte) map[string]Detail {
+	if prev == nil || prev.Membership == nil {
+		return nil // no change table either (cli.changes)
+	}
+	files := map[string]string{}
+	for _, n := range next.Nodes {
+		files[n.Name] = n.File
+	}
+	out := map[string]Detail{}
+	for _, c := range Diff(prev, next) {
+		// A manifest names files in its own directory; any other name is not read.
+		if c.Kind != Changed || filepath.Base(c.File) != c.File {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, c.File))
+		if err != nil {
+			continue
+		}
+		if d, err := ConfigDetail(raw, config(files[c.Node])); err == nil {
+			out[c.Node] = d
+		}
+	}
+	return out
 }
 
 // ConfigDetail compares a node's previous config with its new one.

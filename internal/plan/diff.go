@@ -11,6 +11,7 @@ type Change struct {
 	Role   string
 	Kind   Kind
 	Action string
+	File   string // the node's config in the previous build (changed and removed nodes)
 }
 
 // Kind is how a node's config differs from the previous build's.
@@ -41,14 +42,14 @@ func Diff(prev, next *build.Manifest) []Change {
 		case was.SHA256 == n.SHA256:
 			c.Kind, c.Action = Unchanged, "nothing"
 		default:
-			c.Kind, c.Action = Changed, "a running node keeps its first-boot config: re-provision it to apply (one VIP holder or control-plane node at a time)"
+			c.Kind, c.Action, c.File = Changed, "a running node keeps its first-boot config: re-provision it to apply (one VIP holder or control-plane node at a time)", was.File
 		}
 		delete(before, n.Name)
 		out = append(out, c)
 	}
 	for _, n := range prev.Nodes {
 		if _, gone := before[n.Name]; gone {
-			out = append(out, Change{Node: n.Name, Role: n.Role, Kind: Removed, Action: removal(model.Role(n.Role).Spec())})
+			out = append(out, Change{Node: n.Name, Role: n.Role, Kind: Removed, Action: removal(model.Role(n.Role).Spec()), File: n.File})
 		}
 	}
 	return out
