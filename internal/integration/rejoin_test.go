@@ -39,16 +39,17 @@ func TestRejoinPrepareKubeadm(t *testing.T) {
 	root := testkit.Apply(t, filepath.Join(b.Test, joining))
 	kubeadm := testkit.ToolVersion(t, "kubeadm", c.Cluster.Kubernetes.Version)
 
+	ip := testkit.HostTool(t, "ip")
 	ns := fmt.Sprintf("ig-rejoin-%d", os.Getpid())
-	if r := testkit.Run(cmdTimeout, nil, "ip", "netns", "add", ns); r.Err != nil {
+	if r := testkit.Run(cmdTimeout, nil, ip, "netns", "add", ns); r.Err != nil {
 		t.Fatalf("%s", fail(r, "ip netns add"))
 	}
-	t.Cleanup(func() { testkit.Run(cmdTimeout, nil, "ip", "netns", "del", ns) })
+	t.Cleanup(func() { testkit.Run(cmdTimeout, nil, ip, "netns", "del", ns) })
 	inNS := func(config string, args ...string) testkit.Result {
 		args = append([]string{"netns", "exec", ns, kubeadm, "--rootfs", root}, args...)
-		return testkit.Run(cmdTimeout, nil, "ip", append(args, "--config", config)...)
+		return testkit.Run(cmdTimeout, nil, ip, append(args, "--config", config)...)
 	}
-	if r := testkit.Run(cmdTimeout, nil, "ip", "netns", "exec", ns, "ip", "route", "show", "default"); r.Err != nil || strings.TrimSpace(r.Stdout) != "" {
+	if r := testkit.Run(cmdTimeout, nil, ip, "netns", "exec", ns, ip, "route", "show", "default"); r.Err != nil || strings.TrimSpace(r.Stdout) != "" {
 		t.Fatalf("the namespace has a default route or cannot say: %q %v", r.Stdout, r.Err)
 	}
 

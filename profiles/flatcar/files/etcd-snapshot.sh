@@ -7,6 +7,7 @@ dir=/var/lib/etcd/ignigen-snapshots
 name=etcd-{{ .Node.Name }}-$(date -u +%Y%m%dT%H%M%SZ).db
 pki=/etc/kubernetes/pki/etcd
 mkdir -p -m 0700 "$dir"
+trap 'rm -f "$dir/$name.part"' EXIT
 {{ .Cluster.OS.Kubernetes.BinDir }}/kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=60s -n kube-system \
   exec etcd-{{ .Node.Name }} -- /usr/local/bin/etcdctl --endpoints=https://127.0.0.1:2379 \
   --cacert=$pki/ca.crt --cert=$pki/healthcheck-client.crt --key=$pki/healthcheck-client.key \
